@@ -1,0 +1,1 @@
+"""Keyword alerts: rules → matches → deliveries. Start with `alerts.runner.run_once`."""

@@ -1,0 +1,172 @@
+"""Send due deliveries: claim, render, send, and move each through its retry state machine.
+
+pending ──send ok──► sent
+   │  └──transient error──► pending again at now + backoff (exponential, jittered, at least
+   │                        the server's Retry-After) ──past the horizon──► dead
+   └──permanent error──► dead          dead ──`newswatch alerts retry`──► pending
+
+A delivery is marked sent only after the channel accepted it. Claims are leases: if a
+dispatcher dies mid-send, its claim runs out and another sends again with the same message
+id (webhook-id, Message-ID), so receivers can drop the copy. Instant deliveries are sent one
+by one; digest deliveries of one rule, channel and period go out as one message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TextIO
+
+from sqlalchemy import Engine
+
+from alerts.channels import CHANNELS
+from alerts.channels.console import ConsoleChannel
+from alerts.config import AlertSettings, RetryPolicy
+from alerts.digest import period_start
+from alerts.errors import DeliveryError, PermanentError
+from alerts.render import AlertItem, AlertMessage, Rendered, render
+from alerts.snippets import Snippet
+from crawler.storage import deliveries
+from crawler.storage.deliveries import DeliveryRow, MatchRow
+from crawler.storage.engine import sessions
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=10)
+_DIGEST_IDS = uuid.UUID("6f1c2a52-4d0e-4a8e-9a57-2b1f0f7c9e11")
+
+
+class Sender(Protocol):
+    def send(self, message: Rendered, now: datetime) -> str: ...
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+
+
+def build_channels(settings: AlertSettings, console: TextIO | None = None) -> dict[str, Sender]:
+    """One sender per configured channel, through the registry."""
+    built: dict[str, Sender] = {}
+    for name, channel in settings.channels.items():
+        if channel.kind == "console":
+            built[name] = ConsoleChannel(channel, console)
+        else:
+            built[name] = CHANNELS[channel.kind](channel)
+    return built
+
+
+def backoff(
+    attempt: int, policy: RetryPolicy, rng: random.Random, retry_after: float | None
+) -> float:
+    """Seconds before attempt `attempt + 1`: base·2^(attempt-1) capped, half of it jittered."""
+    delay = min(policy.max_seconds, policy.base_seconds * 2 ** (attempt - 1))
+    delay = delay / 2 + rng.uniform(0, delay / 2)
+    return max(delay, retry_after or 0.0)
+
+
+def dispatch_due(
+    engine: Engine,
+    settings: AlertSettings,
+    *,
+    now: datetime | None = None,
+    channels: Mapping[str, Sender] | None = None,
+    rng: random.Random | None = None,
+    limit: int = 500,
+) -> DispatchReport:
+    """Send every delivery due at `now`; returns how many messages were sent, retried, dropped."""
+    now = now or datetime.now(UTC)
+    channels = build_channels(settings) if channels is None else channels
+    rng = rng or random.Random()
+    make_session = sessions(engine)
+    with make_session() as session, session.begin():
+        claimed = deliveries.claim_due(session, now, now + LEASE, limit)
+    counts = {"sent": 0, "retry": 0, "dead": 0}
+    for group in _groups(claimed):
+        with make_session() as session:
+            found = deliveries.matches(session, [row.match_id for row in group])
+        outcome, retry_at, detail = _deliver(group, found, settings, channels, rng, now)
+        with make_session() as session, session.begin():
+            ids = [row.id for row in group]
+            deliveries.record_attempt(session, ids, now, outcome, detail, retry_at)
+        counts[outcome] += 1
+        log.log(
+            logging.INFO if outcome == "sent" else logging.WARNING,
+            "alerts: rule %s to %s, %d match(es): %s (%s)%s",
+            group[0].rule, group[0].channel, len(group), outcome, detail,
+            f", next attempt at {retry_at:%Y-%m-%d %H:%M:%S}" if retry_at else "",
+        )  # fmt: skip
+    return DispatchReport(counts["sent"], counts["retry"], counts["dead"])
+
+
+def _groups(claimed: list[DeliveryRow]) -> list[list[DeliveryRow]]:
+    groups: dict[tuple, list[DeliveryRow]] = {}
+    for row in claimed:
+        key = (row.id,) if row.mode == "instant" else (row.rule, row.channel, row.due_at)
+        groups.setdefault(key, []).append(row)
+    return list(groups.values())
+
+
+def message_for(
+    group: list[DeliveryRow], found: Mapping[int, MatchRow], settings: AlertSettings
+) -> AlertMessage:
+    first = group[0]
+    items = tuple(_item(found[row.match_id]) for row in group if row.match_id in found)
+    query = found[first.match_id].query if first.match_id in found else ""
+    if first.mode == "instant":
+        return AlertMessage(first.message_id, first.rule, query, "instant", items, None,
+                            settings.timezone)  # fmt: skip
+    digest_id = uuid.uuid5(_DIGEST_IDS, f"{first.rule}|{first.channel}|{first.due_at.isoformat()}")
+    period = (period_start(first.due_at, first.mode, settings.timezone), first.due_at)
+    return AlertMessage(f"msg_{digest_id.hex}", first.rule, query, first.mode, items, period,
+                        settings.timezone)  # fmt: skip
+
+
+def _item(match: MatchRow) -> AlertItem:
+    return AlertItem(
+        match.id, match.story_id, match.article_id, match.url, match.title, match.source,
+        match.site_name, match.language, match.published_at, match.matched_at,
+        tuple(match.terms), tuple(Snippet.from_json(s) for s in match.snippets),
+        tuple(tuple(span) for span in match.title_highlights),
+    )  # fmt: skip
+
+
+def _deliver(
+    group: list[DeliveryRow],
+    found: Mapping[int, MatchRow],
+    settings: AlertSettings,
+    channels: Mapping[str, Sender],
+    rng: random.Random,
+    now: datetime,
+) -> tuple[str, datetime | None, str]:
+    """Try once: the outcome (sent, retry or dead), when to retry, and a note on it."""
+    first = group[0]
+    retry_at = None
+    try:
+        message = message_for(group, found, settings)
+        sender = channels.get(first.channel)
+        if sender is None:
+            raise PermanentError(f"no channel named {first.channel!r} is configured")
+        detail = sender.send(render(message), now)
+        outcome = "sent"
+    except DeliveryError as error:
+        detail, outcome = str(error), "dead"
+        if error.transient:
+            attempt = max(row.attempts for row in group) + 1
+            delay = backoff(attempt, settings.retry, rng, error.retry_after)
+            retry_at = now + timedelta(seconds=delay)
+            horizon = first.queued_at + timedelta(seconds=settings.retry.horizon_seconds)
+            if retry_at <= horizon:
+                outcome = "retry"
+            else:
+                detail = f"gave up after {attempt} attempts: {detail}"
+    except Exception as error:  # a bug in rendering or a channel: keep it, retry later
+        log.exception("alerts: delivery to %s failed unexpectedly", first.channel)
+        detail, outcome = f"unexpected {type(error).__name__}: {error}", "retry"
+        retry_at = now + timedelta(seconds=backoff(first.attempts + 1, settings.retry, rng, None))
+    return outcome, retry_at, detail

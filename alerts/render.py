@@ -1,0 +1,196 @@
+"""Pure rendering of an alert: subject, plain text, HTML and the versioned JSON payload.
+
+Titles, snippets and URLs come from crawled pages and are untrusted: the subject is one
+line with control characters removed (no header injection), the HTML escapes every piece
+of text and links only http(s) addresses (no script, no ``javascript:`` links).
+
+Webhook payload, version 1::
+
+    {"version": 1, "type": "alert" | "digest", "id": "<message id, stable across retries>",
+     "rule": {"name": ..., "query": ...}, "delivery": "instant" | "hourly" | "daily",
+     "period": null | {"start": iso, "end": iso},
+     "matches": [{"match_id", "story_id", "matched_at", "terms": [...],
+                  "snippets": [{"text", "highlights": [[start, end], ...]}],
+                  "article": {"id", "url", "title", "source", "site_name", "language",
+                              "published_at"}}]}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from alerts.snippets import Snippet
+
+PAYLOAD_VERSION = 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+SUBJECT_LENGTH = 180
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    """One match as a message shows it."""
+
+    match_id: int
+    story_id: int
+    article_id: int
+    url: str
+    title: str | None
+    source: str
+    site_name: str | None
+    language: str | None
+    published_at: datetime | None
+    matched_at: datetime
+    terms: tuple[str, ...]
+    snippets: tuple[Snippet, ...]
+    title_highlights: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    message_id: str
+    rule: str
+    query: str
+    mode: str  # instant | hourly | daily
+    items: tuple[AlertItem, ...]
+    period: tuple[datetime, datetime] | None = None  # digests: [start, end)
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    message_id: str
+    subject: str
+    text: str
+    html: str
+    payload: dict
+
+    @property
+    def body(self) -> bytes:
+        """The payload as sent: compact JSON, the same bytes on every retry."""
+        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def one_line(value: str | None, limit: int = SUBJECT_LENGTH) -> str:
+    """Text safe for a header: no CR, LF or other control characters, bounded length."""
+    flat = " ".join(_CONTROL.sub(" ", value or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _local(moment: datetime | None, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _marked(text: str, spans, before: str, after: str, escape_text) -> str:
+    out, position = [], 0
+    for start, end in spans:
+        out.append(escape_text(text[position:start]))
+        out.append(before + escape_text(text[start:end]) + after)
+        position = end
+    out.append(escape_text(text[position:]))
+    return "".join(out)
+
+
+def _plain(text: str) -> str:
+    return _CONTROL.sub(" ", text)
+
+
+def _safe_url(url: str) -> str | None:
+    return url if url.lower().startswith(("https://", "http://")) else None
+
+
+def subject(message: AlertMessage) -> str:
+    if message.period is None and len(message.items) == 1:
+        title = message.items[0].title or message.items[0].url
+        return one_line(f"[newswatch] {message.rule}: {one_line(title)}")
+    count = len(message.items)
+    noun = "article" if count == 1 else "articles"
+    when = f" until {_local(message.period[1], message.timezone)}" if message.period else ""
+    return one_line(f"[newswatch] {message.rule}: {count} new {noun}{when}")
+
+
+def render_text(message: AlertMessage) -> str:
+    lines = [f"Rule {message.rule}: {message.query}", ""]
+    for item in message.items:
+        title = _marked(item.title or item.url, item.title_highlights, "*", "*", _plain)
+        lines.append(one_line(title, 500))
+        source = item.site_name or item.source
+        when = _local(item.published_at or item.matched_at, message.timezone)
+        lines.append(f"{one_line(source)} · {when} · matched {', '.join(item.terms)}")
+        for snippet in item.snippets:
+            marked = _marked(snippet.text, snippet.highlights, "*", "*", _plain)
+            lines.append("  … " + one_line(marked, 1000))
+        lines.append(one_line(item.url, 2000))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_html(message: AlertMessage) -> str:
+    parts = [
+        '<!doctype html><html><body style="font-family: sans-serif">',
+        f"<p>Rule <b>{escape(message.rule)}</b>: <code>{escape(message.query)}</code></p>",
+    ]
+    for item in message.items:
+        title = _marked(item.title or item.url, item.title_highlights, "<mark>", "</mark>", escape)
+        url = _safe_url(item.url)
+        heading = f'<a href="{escape(url, quote=True)}">{title}</a>' if url else title
+        source = escape(item.site_name or item.source)
+        when = escape(_local(item.published_at or item.matched_at, message.timezone))
+        terms = escape(", ".join(item.terms))
+        parts.append(f"<h3>{heading}</h3><p><small>{source} · {when} · matched {terms}</small></p>")
+        for snippet in item.snippets:
+            marked = _marked(snippet.text, snippet.highlights, "<mark>", "</mark>", escape)
+            parts.append(f"<blockquote>… {marked} …</blockquote>")
+        if not url:
+            parts.append(f"<p><small>{escape(item.url)}</small></p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def payload(message: AlertMessage) -> dict:
+    return {
+        "version": PAYLOAD_VERSION,
+        "type": "alert" if message.period is None else "digest",
+        "id": message.message_id,
+        "rule": {"name": message.rule, "query": message.query},
+        "delivery": message.mode,
+        "period": (
+            {"start": message.period[0].isoformat(), "end": message.period[1].isoformat()}
+            if message.period
+            else None
+        ),
+        "matches": [_item_json(item) for item in message.items],
+    }
+
+
+def _item_json(item: AlertItem) -> dict:
+    return {
+        "match_id": item.match_id,
+        "story_id": item.story_id,
+        "matched_at": item.matched_at.isoformat(),
+        "terms": list(item.terms),
+        "snippets": [snippet.as_json() for snippet in item.snippets],
+        "article": {
+            "id": item.article_id,
+            "url": item.url,
+            "title": item.title,
+            "source": item.source,
+            "site_name": item.site_name,
+            "language": item.language,
+            "published_at": item.published_at.isoformat() if item.published_at else None,
+        },
+    }
+
+
+def render(message: AlertMessage) -> Rendered:
+    return Rendered(
+        message.message_id,
+        subject(message),
+        render_text(message),
+        render_html(message),
+        payload(message),
+    )

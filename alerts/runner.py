@@ -1,0 +1,27 @@
+"""One alerts round, as the scheduler and `newswatch alerts run` do it: match, then deliver."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from alerts.config import AlertSettings
+from alerts.dispatch import DispatchReport, Sender, dispatch_due
+from alerts.engine import MatchReport, match_new_articles
+from alerts.matching import Matcher
+
+
+def run_once(
+    engine: Engine,
+    settings: AlertSettings,
+    *,
+    now: datetime | None = None,
+    matcher: Matcher | None = None,
+    channels: dict[str, Sender] | None = None,
+) -> tuple[MatchReport, DispatchReport]:
+    """Match what was stored since the last round, then send every delivery that is due."""
+    now = now or datetime.now(UTC)
+    found = match_new_articles(engine, settings, now=now, matcher=matcher)
+    sent = dispatch_due(engine, settings, now=now, channels=channels)
+    return found, sent

@@ -1,0 +1,105 @@
+"""Build realistic benchmark sites from the shared corpus of real news pages."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def corpus_dir() -> Path:
+    return Path(os.environ.get("NEWSWATCH_CORPUS", ROOT.parent / "shared" / "corpus" / "aeb"))
+
+
+@dataclass(frozen=True)
+class CorpusPage:
+    id: str
+    url: str
+    encoding: str
+    html: bytes
+    body: str
+
+
+def corpus_pages() -> list[CorpusPage]:
+    folder = corpus_dir()
+    if not (folder / "gt.jsonl").exists():
+        raise SystemExit(f"corpus not found at {folder} (set NEWSWATCH_CORPUS)")
+    pages = []
+    for line in (folder / "gt.jsonl").read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        html = gzip.decompress((folder / entry["html"]).read_bytes())
+        pages.append(CorpusPage(entry["id"], entry["url"], entry["encoding"], html, entry["body"]))
+    return pages
+
+
+def _marked(html: bytes, number: int) -> bytes:
+    """A copy of a page made unique (so exact de-duplication keeps it) in its last paragraph."""
+    marker = f"<p>Reference {number:05d} of the benchmark edition.</p>".encode()
+    position = html.rfind(b"</p>")
+    if position < 0:
+        return html
+    return html[: position + 4] + marker + html[position + 4 :]
+
+
+def build_site(
+    directory: Path, pages: list[CorpusPage], *, base: str, articles: int, outlets: int
+) -> list[dict]:
+    """Write `articles` pages behind `outlets` RSS feeds and sitemaps; returns source dicts.
+
+    The site is static: any file server can serve it (the benchmark uses one in
+    another process, so its CPU is not counted as the crawler's).
+    """
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    per_outlet: dict[int, list[tuple[str, CorpusPage, datetime]]] = {}
+    for number in range(articles):
+        page = pages[number % len(pages)]
+        outlet = number % outlets
+        path = f"outlet{outlet:02d}/{number:05d}-{page.id}.html"
+        target = directory / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(_marked(page.html, number))
+        when = start + timedelta(minutes=number)
+        per_outlet.setdefault(outlet, []).append((path, page, when))
+    sources = []
+    for outlet, entries in per_outlet.items():
+        name = f"outlet{outlet:02d}"
+        kind = "sitemap" if outlet % 4 == 3 else "feed"
+        if kind == "feed":
+            (directory / name / "rss.xml").write_text(_rss(name, entries, base), encoding="utf-8")
+            url = f"{base}/{name}/rss.xml"
+        else:
+            (directory / name / "sitemap.xml").write_text(_sitemap(entries, base), encoding="utf-8")
+            url = f"{base}/{name}/sitemap.xml"
+        sources.append({"name": name, "kind": kind, "url": url})
+    return sources
+
+
+def _rss(name: str, entries, base: str) -> str:
+    items = "".join(
+        f"<item><title>{escape(page.id)}</title>"
+        f"<link>{base}/{path}?utm_source=rss</link>"
+        f"<pubDate>{format_datetime(when)}</pubDate></item>"
+        for path, page, when in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{name}</title>{items}</channel></rss>"
+    )
+
+
+def _sitemap(entries, base) -> str:
+    urls = "".join(
+        f"<url><loc>{base}/{path}</loc><lastmod>{when.isoformat()}</lastmod></url>"
+        for path, _page, when in entries
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+    )

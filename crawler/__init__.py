@@ -1,0 +1,1 @@
+"""Fetch, extract, de-duplicate and store news articles: the crawl library."""

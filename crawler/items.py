@@ -1,0 +1,76 @@
+"""The values that flow through Scrapy: an article page before extraction, an article after."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FeedHints:
+    """What a feed, sitemap or listing said about a link before the page was fetched.
+
+    Extraction uses these to fill fields the page itself lacks.
+    """
+
+    title: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None  # timezone-aware UTC
+    summary: str | None = None
+    language: str | None = None
+    image_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    """A fetched article page, not yet extracted."""
+
+    source: str  # the configured source's name
+    url: str  # the canonical form of the link that led here
+    final_url: str  # where the response came from, after redirects
+    body: bytes
+    declared_encoding: str | None  # from the Content-Type header, if any
+    hints: FeedHints = field(default_factory=FeedHints)
+    language_hint: str | None = None  # the source's configured language
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What extraction found in one page (see crawler.extract)."""
+
+    title: str | None
+    author: str | None
+    published_at: datetime | None  # timezone-aware UTC
+    language: str | None  # ISO 639-1 code
+    text: str
+    lead: str | None
+    site_name: str | None
+    image_url: str | None
+    declared_canonical: str | None  # rel=canonical or og:url of the page, made absolute
+
+
+@dataclass(frozen=True)
+class Article:
+    """An extracted article ready to be de-duplicated and stored."""
+
+    source: str
+    url: str  # canonical URL: the storage key
+    fetched_url: str
+    title: str | None
+    author: str | None
+    published_at: datetime | None
+    language: str | None
+    text: str
+    lead: str | None
+    site_name: str | None
+    image_url: str | None
+    content_hash: str  # crawler.dedupe.content_hash(text)
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link to an article found in a feed, sitemap or listing page, with what it said."""
+
+    url: str
+    hints: FeedHints = field(default_factory=FeedHints)

@@ -1,0 +1,1 @@
+"""Thin Scrapy components around the pure extract, urls and dedupe functions."""

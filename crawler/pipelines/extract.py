@@ -1,0 +1,81 @@
+"""Turn a fetched page into an article: extraction (in a process pool) and canonical URL."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawler import items
+from crawler.dedupe import content_hash
+from crawler.extract import ExtractionError, ExtractOptions, decode_html, extract_article
+from crawler.storage.models.base import utcnow
+from crawler.urls import choose_canonical
+
+
+def extract_page(page: items.ArticlePage, options: ExtractOptions) -> items.Extracted:
+    """Decode and extract one page; a module-level function so a worker process can run it."""
+    html = decode_html(page.body, page.declared_encoding)
+    return extract_article(
+        html, page.final_url, page.hints, language_hint=page.language_hint, options=options
+    )
+
+
+class ExtractPipeline:
+    """ArticlePage → Article. A page with no usable text is recorded as a failure."""
+
+    def __init__(self, crawler: Crawler):
+        context = crawler.spider.context
+        self.recorder = context.recorder
+        self.options = ExtractOptions(min_text_chars=context.options.min_text_chars)
+        self.workers = context.options.extraction_workers
+        self.pool: Executor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        if self.workers > 0:
+            # Scrapy runs on one core; extraction is the CPU-heavy part, so it gets
+            # its own processes. "spawn" because forking a running reactor is unsafe.
+            self.pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    async def process_item(self, page: items.ArticlePage) -> items.Article:
+        try:
+            if self.pool is None:
+                extracted = extract_page(page, self.options)
+            else:
+                loop = asyncio.get_running_loop()
+                extracted = await loop.run_in_executor(self.pool, extract_page, page, self.options)
+        except ExtractionError as error:
+            self.recorder.failed(page.source, page.final_url, "extraction", str(error))
+            raise DropItem(f"{page.final_url}: {error}") from None
+        except Exception as error:  # a bug or a pathological page: keep crawling the rest
+            detail = f"extraction crashed: {error.__class__.__name__}: {error}"
+            self.recorder.failed(page.source, page.final_url, "extraction", detail)
+            raise DropItem(f"{page.final_url}: {detail}") from None
+        return items.Article(
+            source=page.source,
+            url=choose_canonical(page.final_url, extracted.declared_canonical),
+            fetched_url=page.url,
+            title=extracted.title,
+            author=extracted.author,
+            published_at=extracted.published_at,
+            language=extracted.language,
+            text=extracted.text,
+            lead=extracted.lead,
+            site_name=extracted.site_name,
+            image_url=extracted.image_url,
+            content_hash=content_hash(extracted.text),
+            fetched_at=utcnow(),
+        )

@@ -1,0 +1,28 @@
+"""Store each article once: exact de-duplication and the commit, before it counts as done."""
+
+from __future__ import annotations
+
+from scrapy.crawler import Crawler
+
+from crawler import items
+from crawler.storage import articles
+
+
+class StorePipeline:
+    def __init__(self, crawler: Crawler):
+        context = crawler.spider.context
+        self.sessions = context.sessions
+        self.source_ids = context.source_ids
+        self.recorder = context.recorder
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        return cls(crawler)
+
+    def process_item(self, article: items.Article) -> items.Article:
+        with self.sessions() as session:
+            stored = articles.add_article(session, self.source_ids[article.source], article)
+        # Counted only after the commit inside add_article: a crash before it loses
+        # nothing that was reported stored.
+        self.recorder.stored(article.source, stored.outcome)
+        return article

@@ -1,0 +1,145 @@
+"""Per-source accounting of one crawl: counters, recorded failures, one log line per source."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.storage import runs
+from crawler.storage.articles import Outcome
+
+log = logging.getLogger("newswatch.crawl")
+
+# Refusals by policy (the site's robots.txt, our private-address guard): recorded with
+# their cause, but counted as skipped, not as failures of the source.
+SKIP_REASONS = frozenset({"robots", "private_address"})
+
+
+@dataclass
+class SourceTally:
+    """What happened to one source during one crawl."""
+
+    name: str
+    source_id: int
+    run_id: int
+    started: float = field(default_factory=time.monotonic)
+    last_activity: float = field(default_factory=time.monotonic)
+    http_status: int | None = None
+    index_fetches: int = 0
+    index_failures: int = 0
+    not_modified: int = 0
+    links: int = 0
+    fetched: int = 0
+    new: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    skipped: int = 0
+    first_error: str | None = None
+    finished: runs.RunTotals | None = None
+
+    def status(self) -> str:
+        if self.index_fetches and self.index_failures == self.index_fetches:
+            return "failed"
+        if self.not_modified and self.not_modified == self.index_fetches:
+            return "not_modified"
+        return "partial" if self.failed or self.index_failures else "ok"
+
+
+class RunRecorder:
+    """Counts per source, writes failures as they happen and closes each run at the end."""
+
+    def __init__(self, sessions: sessionmaker[Session], source_ids: dict[str, int]):
+        self._sessions = sessions
+        self.tallies: dict[str, SourceTally] = {}
+        with sessions() as session:
+            for name, source_id in source_ids.items():
+                run_id = runs.start_run(session, source_id)
+                self.tallies[name] = SourceTally(name, source_id, run_id)
+
+    def _tally(self, source: str) -> SourceTally:
+        tally = self.tallies[source]
+        tally.last_activity = time.monotonic()
+        return tally
+
+    def index_fetched(self, source: str, status: int | None) -> None:
+        """A feed, sitemap or listing page was requested (status None: no response)."""
+        tally = self._tally(source)
+        tally.index_fetches += 1
+        tally.http_status = status if status is not None else tally.http_status
+        if status == 304:
+            tally.not_modified += 1
+
+    def links_found(self, source: str, count: int) -> None:
+        self._tally(source).links += count
+
+    def article_fetched(self, source: str) -> None:
+        self._tally(source).fetched += 1
+
+    def stored(self, source: str, outcome: Outcome) -> None:
+        tally = self._tally(source)
+        if outcome is Outcome.NEW:
+            tally.new += 1
+        else:
+            tally.duplicates += 1
+
+    def failed(
+        self, source: str, url: str, reason: str, detail: str, *, index: bool = False
+    ) -> None:
+        """Record a failure with its cause; the crawl goes on."""
+        tally = self._tally(source)
+        if reason in SKIP_REASONS and not index:
+            tally.skipped += 1
+            log.info("%s: skipped %s: %s", source, url, detail)
+        elif index:
+            tally.index_failures += 1
+        else:
+            tally.failed += 1
+        if reason not in SKIP_REASONS or index:
+            tally.first_error = tally.first_error or f"{reason}: {detail}"
+            log.warning("%s: %s failed: %s (%s)", source, url, detail, reason)
+        with self._sessions() as session:
+            runs.record_failure(
+                session,
+                source_id=tally.source_id,
+                run_id=tally.run_id,
+                url=url,
+                reason=reason,
+                detail=detail,
+            )
+
+    def finish(self) -> list[SourceTally]:
+        """Close every run and log one line per source."""
+        with self._sessions() as session:
+            for tally in self.tallies.values():
+                totals = runs.RunTotals(
+                    status=tally.status(),
+                    http_status=tally.http_status,
+                    links=tally.links,
+                    fetched=tally.fetched,
+                    new=tally.new,
+                    duplicates=tally.duplicates,
+                    failed=tally.failed + tally.index_failures,
+                    skipped=tally.skipped,
+                    seconds=round(tally.last_activity - tally.started, 3),
+                    error=tally.first_error,
+                )
+                runs.finish_run(session, tally.run_id, totals)
+                tally.finished = totals
+                log.info(
+                    "%s: %s, %d links, %d fetched, %d new, %d duplicate, %d failed, %d skipped,"
+                    " %.1fs%s",
+                    tally.name,
+                    totals.status,
+                    totals.links,
+                    totals.fetched,
+                    totals.new,
+                    totals.duplicates,
+                    totals.failed,
+                    totals.skipped,
+                    totals.seconds,
+                    f" (first error: {totals.error})" if totals.error else "",
+                )
+        return list(self.tallies.values())

@@ -1,0 +1,50 @@
+"""What to crawl and how: source definitions and crawl options as frozen values.
+
+The application builds these from its configuration file; the crawler only reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SOURCE_KINDS = ("feed", "sitemap", "listing")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One news source: where its links come from and how to read them."""
+
+    name: str
+    kind: str  # one of SOURCE_KINDS
+    urls: tuple[str, ...]
+    language: str | None = None  # hint used when a page does not say
+    tags: tuple[str, ...] = ()
+    interval_seconds: int | None = None  # how often the scheduler polls; None = [crawl] default
+    link_selector: str | None = None  # listing: CSS selector of article links
+    link_pattern: str | None = None  # listing/sitemap: regex an article URL must match
+    max_articles: int | None = None  # cap on new article fetches per run
+    # Feeds are untrusted input: by default a link to a private, loopback or link-local
+    # address on another host than the source's own is refused (server-side request forgery).
+    allow_private_links: bool = False
+
+
+@dataclass(frozen=True)
+class CrawlOptions:
+    """How politely and within which limits the crawler fetches."""
+
+    user_agent: str = "newswatch/0.1 (media monitoring; +https://github.com/newswatch/newswatch)"
+    concurrency: int = 16
+    per_domain_concurrency: int = 2
+    download_delay: float = 0.25  # seconds between requests to one domain (AutoThrottle start)
+    autothrottle: bool = True
+    download_timeout: float = 20.0
+    max_page_bytes: int = 5 * 1024 * 1024
+    retries: int = 2
+    obey_robots: bool = True
+    # Extraction runs in a process pool so the crawl uses more than one core;
+    # 0 extracts in the crawl process itself.
+    extraction_workers: int = 0
+    min_text_chars: int = 200
+    max_articles_per_source: int = 200
+    log_level: str = "INFO"
+    extra_scrapy_settings: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Spiders and the readers of each source kind (feeds, sitemaps, listing pages)."""

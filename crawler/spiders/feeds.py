@@ -1,0 +1,114 @@
+"""Read RSS 0.9x/1.0/2.0 and Atom feeds (through feedparser) into article links."""
+
+from __future__ import annotations
+
+import calendar
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urljoin
+
+import feedparser
+from bs4 import BeautifulSoup
+
+from crawler.items import FeedHints, Link
+
+
+class MalformedFeed(ValueError):
+    """The body is not a feed any parser could read an entry from."""
+
+
+@dataclass(frozen=True)
+class FeedReading:
+    links: list[Link]
+    title: str | None
+    warning: str | None  # a recoverable problem worth a log line (e.g. wrong charset)
+
+
+def read_feed(body: bytes, url: str, content_type: str | None = None) -> FeedReading:
+    """The entries of a feed as links with their metadata; raises MalformedFeed."""
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
+    problem = parsed.get("bozo_exception")
+    language = _language(parsed.feed.get("language"))
+    links = []
+    for entry in parsed.entries:
+        link = _entry_link(entry, url)
+        if link:
+            links.append(Link(link, _hints(entry, language)))
+    if not links:
+        # An empty but well-formed feed is fine; a broken one with nothing usable is not.
+        if problem is not None:
+            raise MalformedFeed(f"not a readable feed: {_describe(problem)}")
+        if not parsed.get("version"):
+            raise MalformedFeed("not a feed: no RSS or Atom root element")
+    warning = _describe(problem) if problem is not None else None
+    return FeedReading(links, parsed.feed.get("title"), warning)
+
+
+def _entry_link(entry: feedparser.FeedParserDict, base: str) -> str | None:
+    href = entry.get("link")
+    if not href:
+        for candidate in entry.get("links", []):
+            if candidate.get("rel", "alternate") == "alternate" and candidate.get("href"):
+                href = candidate["href"]
+                break
+    if not href:
+        # RSS items sometimes carry the article only as a permalink guid.
+        guid = entry.get("id", "")
+        href = guid if guid.startswith(("http://", "https://")) else None
+    return urljoin(base, href.strip()) if href else None
+
+
+def _hints(entry: feedparser.FeedParserDict, feed_language: str | None) -> FeedHints:
+    return FeedHints(
+        title=_clean(entry.get("title")),
+        author=_clean(entry.get("author")),
+        published_at=_when(entry.get("published_parsed") or entry.get("updated_parsed")),
+        summary=_plain_text(entry.get("summary")),
+        language=_language(entry.get("language")) or feed_language,
+        image_url=_image(entry),
+    )
+
+
+def _when(parsed: time.struct_time | None) -> datetime | None:
+    # feedparser normalises every date format it knows to a UTC struct_time.
+    if parsed is None:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+
+
+def _image(entry: feedparser.FeedParserDict) -> str | None:
+    for media in entry.get("media_content", []) + entry.get("media_thumbnail", []):
+        if media.get("url"):
+            return media["url"]
+    for enclosure in entry.get("enclosures", []):
+        if enclosure.get("type", "").startswith("image/") and enclosure.get("href"):
+            return enclosure["href"]
+    return None
+
+
+def _plain_text(html: str | None) -> str | None:
+    if not html:
+        return None
+    text = BeautifulSoup(html, "html.parser").get_text(" ", strip=True)
+    return text or None
+
+
+def _clean(value: str | None) -> str | None:
+    value = " ".join(value.split()) if value else ""
+    return value or None
+
+
+def _language(value: str | None) -> str | None:
+    if not value:
+        return None
+    return value.strip().replace("_", "-").split("-")[0].lower() or None
+
+
+def _describe(problem: BaseException) -> str:
+    name = problem.__class__.__name__
+    message = str(problem).strip() or name
+    return message if name in message else f"{message} ({name})"

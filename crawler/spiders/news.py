@@ -1,0 +1,219 @@
+"""The spider: fetch each source's feeds, sitemaps or listing pages, then its new articles.
+
+One spider crawls every source of a run, so all requests share Scrapy's downloader
+and its per-domain slots: politeness holds even when two sources live on one site.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response
+from sqlalchemy.orm import Session, sessionmaker
+from twisted.python.failure import Failure
+
+from crawler.failures import classify
+from crawler.items import ArticlePage, FeedHints, Link
+from crawler.middlewares.private_addresses import ALLOW_PRIVATE, SOURCE_HOST
+from crawler.recorder import RunRecorder
+from crawler.sources import CrawlOptions, Source
+from crawler.spiders.feeds import MalformedFeed, read_feed
+from crawler.spiders.listings import read_listing
+from crawler.spiders.sitemaps import MalformedSitemap, read_sitemap
+from crawler.storage import articles, fetch_state
+from crawler.urls import canonical_url
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+MAX_SITEMAP_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class CrawlContext:
+    """What the spider and its pipelines share for one crawl (passed in, never global)."""
+
+    sources: tuple[Source, ...]
+    options: CrawlOptions
+    sessions: sessionmaker[Session]
+    source_ids: dict[str, int]
+    recorder: RunRecorder
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(self, context: CrawlContext, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.context = context
+        self.by_name = {source.name: source for source in context.sources}
+        # Article URLs requested in this run. Scrapy's duplicate filter is bypassed
+        # (dont_filter) because it would silently drop a redirect back to a URL already
+        # seen — a redirect loop would vanish instead of being reported.
+        self.requested: set[str] = set()
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        with self.context.sessions() as session:
+            urls = [url for source in self.context.sources for url in source.urls]
+            validators = fetch_state.validators_for(session, urls)
+        for source in self.context.sources:
+            for url in source.urls:
+                yield self._index_request(source, url, validators.get(url), depth=0)
+
+    # -- feeds, sitemaps and listing pages -------------------------------------------
+
+    def _index_request(
+        self,
+        source: Source,
+        url: str,
+        validators: fetch_state.Validators | None,
+        depth: int,
+    ) -> scrapy.Request:
+        headers = {}
+        # Conditional GET: an unchanged feed costs a 304 and no parsing.
+        if validators and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        return scrapy.Request(
+            url,
+            callback=self.parse_index,
+            errback=self.index_failed,
+            headers=headers,
+            dont_filter=True,
+            priority=10,  # links before articles, so a run sees all its sources early
+            meta={"source": source.name, "depth": depth, "handle_httpstatus_list": [304]},
+        )
+
+    def parse_index(self, response: Response) -> Iterator[scrapy.Request]:
+        source = self.by_name[response.meta["source"]]
+        recorder = self.context.recorder
+        recorder.index_fetched(source.name, response.status)
+        with self.context.sessions() as session:
+            fetch_state.save_fetch(
+                session,
+                url=response.request.url,
+                source_id=self.context.source_ids[source.name],
+                status=response.status,
+                etag=_header(response, "ETag"),
+                last_modified=_header(response, "Last-Modified"),
+            )
+        if response.status == 304:
+            return
+        try:
+            links, sitemaps = self._read_index(source, response)
+        except (MalformedFeed, MalformedSitemap) as error:
+            self._index_failure(source, response.url, "malformed", str(error))
+            return
+        if response.meta["depth"] < MAX_SITEMAP_DEPTH:
+            with self.context.sessions() as session:
+                validators = fetch_state.validators_for(session, sitemaps)
+            for url in sitemaps:
+                yield self._index_request(
+                    source, url, validators.get(url), response.meta["depth"] + 1
+                )
+        yield from self._article_requests(source, links)
+
+    def _read_index(self, source: Source, response: Response) -> tuple[list[Link], list[str]]:
+        if source.kind == "feed":
+            reading = read_feed(response.body, response.url, _header(response, "Content-Type"))
+            if reading.warning:
+                self.logger.warning("%s: %s: %s", source.name, response.url, reading.warning)
+            return reading.links, []
+        if source.kind == "sitemap":
+            sitemap = read_sitemap(response.body, response.url)
+            return _matching(sitemap.links, source.link_pattern), sitemap.sitemaps
+        if not isinstance(response, scrapy.http.TextResponse):
+            raise MalformedFeed(f"listing page is not text ({_header(response, 'Content-Type')})")
+        links = read_listing(
+            response.text,
+            response.url,
+            selector=source.link_selector,
+            pattern=source.link_pattern,
+        )
+        return links, []
+
+    def index_failed(self, failure: Failure) -> None:
+        request = failure.request
+        response = getattr(failure.value, "response", None)
+        source = self.by_name[request.meta["source"]]
+        self.context.recorder.index_fetched(source.name, response.status if response else None)
+        reason, detail = classify(failure.value)
+        self._index_failure(source, request.url, reason, detail)
+
+    def _index_failure(self, source: Source, url: str, reason: str, detail: str) -> None:
+        self.context.recorder.failed(source.name, url, reason, detail, index=True)
+
+    # -- articles ----------------------------------------------------------------------
+
+    def _article_requests(self, source: Source, links: list[Link]) -> Iterator[scrapy.Request]:
+        canonical: dict[str, FeedHints] = {}
+        for link in links:
+            if urlsplit(link.url).scheme in ("http", "https"):
+                canonical.setdefault(canonical_url(link.url), link.hints)
+        self.context.recorder.links_found(source.name, len(canonical))
+        with self.context.sessions() as session:
+            known = articles.known_urls(session, canonical)
+        limit = source.max_articles or self.context.options.max_articles_per_source
+        fresh = [url for url in canonical if url not in known and url not in self.requested]
+        fresh = fresh[:limit]
+        self.requested.update(fresh)
+        source_host = urlsplit(source.urls[0]).hostname
+        for url in fresh:
+            yield scrapy.Request(
+                url,
+                callback=self.parse_article,
+                errback=self.article_failed,
+                dont_filter=True,
+                meta={
+                    "source": source.name,
+                    "canonical": url,
+                    "hints": canonical[url],
+                    SOURCE_HOST: source_host,
+                    ALLOW_PRIVATE: source.allow_private_links,
+                },
+            )
+
+    def parse_article(self, response: Response) -> Iterator[ArticlePage]:
+        source = self.by_name[response.meta["source"]]
+        content_type = _header(response, "Content-Type") or ""
+        if content_type.split(";")[0].strip().lower() not in HTML_TYPES:
+            self.context.recorder.failed(
+                source.name,
+                response.url,
+                "content_type",
+                f"not an HTML page ({content_type or 'no Content-Type'})",
+            )
+            return
+        self.context.recorder.article_fetched(source.name)
+        encoding = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        charset = re.search(r"charset=([\w.:-]+)", encoding, re.I)
+        yield ArticlePage(
+            source=source.name,
+            url=response.meta["canonical"],
+            final_url=response.url,
+            body=response.body,
+            declared_encoding=charset[1] if charset else None,
+            hints=response.meta["hints"],
+            language_hint=source.language,
+        )
+
+    def article_failed(self, failure: Failure) -> None:
+        request = failure.request
+        reason, detail = classify(failure.value)
+        self.context.recorder.failed(request.meta["source"], request.url, reason, detail)
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _matching(links: list[Link], pattern: str | None) -> list[Link]:
+    if not pattern:
+        return links
+    wanted = re.compile(pattern)
+    return [link for link in links if wanted.search(link.url)]

@@ -1,0 +1,1 @@
+"""Every read and write of SQL: engine, models, one query module per aggregate, migrations."""

@@ -1,0 +1,167 @@
+"""Queries on articles: store one with exact de-duplication, look them up, list the feed."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crawler import items
+from crawler.storage.models import Article, Source, Story
+
+
+class Outcome(enum.Enum):
+    NEW = "new"  # first time this text was seen: a new story
+    DUPLICATE_TEXT = "duplicate_text"  # stored, joined the story of the same text elsewhere
+    KNOWN_URL = "known_url"  # this canonical URL was stored already: nothing written
+
+
+@dataclass(frozen=True)
+class Stored:
+    outcome: Outcome
+    article_id: int
+    story_id: int
+
+
+def add_article(session: Session, source_id: int, article: items.Article) -> Stored:
+    """Store `article` once per canonical URL, joining the story of identical text.
+
+    Commits, so the article is durable before the caller reports it done.
+    """
+    existing = session.execute(
+        select(Article.id, Article.story_id).where(Article.url == article.url)
+    ).first()
+    if existing:
+        return Stored(Outcome.KNOWN_URL, existing.id, existing.story_id)
+
+    original = session.execute(
+        select(Article.id, Article.story_id)
+        .where(Article.content_hash == article.content_hash)
+        .order_by(Article.id)
+        .limit(1)
+    ).first()
+    if original:
+        story_id, duplicate_of = original.story_id, original.id
+        reason = f"same text as article #{original.id}"
+    else:
+        story = Story()
+        session.add(story)
+        session.flush()
+        story_id, duplicate_of, reason = story.id, None, "first"
+
+    row = Article(
+        source_id=source_id,
+        url=article.url,
+        fetched_url=article.fetched_url,
+        title=article.title,
+        author=article.author,
+        published_at=article.published_at,
+        language=article.language,
+        text=article.text,
+        lead=article.lead,
+        site_name=article.site_name,
+        image_url=article.image_url,
+        content_hash=article.content_hash,
+        story_id=story_id,
+        duplicate_of_id=duplicate_of,
+        story_reason=reason,
+        fetched_at=article.fetched_at,
+    )
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another writer stored the same URL between our check and our insert.
+        session.rollback()
+        winner = session.execute(
+            select(Article.id, Article.story_id).where(Article.url == article.url)
+        ).one()
+        return Stored(Outcome.KNOWN_URL, winner.id, winner.story_id)
+    outcome = Outcome.DUPLICATE_TEXT if duplicate_of else Outcome.NEW
+    return Stored(outcome, row.id, story_id)
+
+
+def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
+    """Which of `urls` led to a stored article already (so the crawl does not fetch them again).
+
+    A URL counts when it is an article's canonical URL or the link that led to it
+    (the two differ when a page names another canonical URL for itself).
+    """
+    wanted = list(dict.fromkeys(urls))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):  # stay below SQL parameter limits
+        chunk = wanted[start : start + 500]
+        found.update(session.scalars(select(Article.url).where(Article.url.in_(chunk))))
+        found.update(
+            session.scalars(select(Article.fetched_url).where(Article.fetched_url.in_(chunk)))
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None  # case-insensitive substring of title or body
+    include_duplicates: bool = True
+
+
+def _filtered(query: Select, where: ArticleFilter) -> Select:
+    if where.sources:
+        query = query.where(Source.name.in_(where.sources))
+    if where.languages:
+        query = query.where(Article.language.in_(where.languages))
+    # An article without a publication date is dated by when it was fetched.
+    dated = Article.published_at.is_(None)
+    if where.since:
+        query = query.where(
+            or_(Article.published_at >= where.since, dated & (Article.fetched_at >= where.since))
+        )
+    if where.until:
+        query = query.where(
+            or_(Article.published_at < where.until, dated & (Article.fetched_at < where.until))
+        )
+    if where.text:
+        pattern = f"%{where.text}%"
+        query = query.where(or_(Article.title.ilike(pattern), Article.text.ilike(pattern)))
+    if not where.include_duplicates:
+        query = query.where(Article.duplicate_of_id.is_(None))
+    return query
+
+
+def list_articles(
+    session: Session, where: ArticleFilter = ArticleFilter(), *, limit: int | None = 50
+) -> Sequence[tuple[Article, str]]:
+    """The stored feed, newest first, as (article, source name) pairs."""
+    query = select(Article, Source.name).join(Source, Article.source_id == Source.id)
+    query = _filtered(query, where).order_by(
+        Article.published_at.desc().nulls_last(), Article.id.desc()
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return session.execute(query).all()
+
+
+def get_article(session: Session, article_id: int) -> tuple[Article, str] | None:
+    row = session.execute(
+        select(Article, Source.name)
+        .join(Source, Article.source_id == Source.id)
+        .where(Article.id == article_id)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def story_members(session: Session, story_id: int) -> Sequence[tuple[Article, str]]:
+    return session.execute(
+        select(Article, Source.name)
+        .join(Source, Article.source_id == Source.id)
+        .where(Article.story_id == story_id)
+        .order_by(Article.id)
+    ).all()

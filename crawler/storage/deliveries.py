@@ -1,0 +1,152 @@
+"""Queries for alert deliveries: claim what is due, record each attempt, the log, re-queueing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from crawler.storage.models import Article, Source
+from crawler.storage.models.alerts import AlertAttempt, AlertDelivery, AlertMatch
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: int
+    match_id: int
+    rule: str
+    channel: str
+    mode: str
+    state: str
+    due_at: datetime
+    next_attempt_at: datetime
+    attempts: int
+    message_id: str
+    queued_at: datetime
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class MatchRow:
+    """A match with the article and source fields a message shows."""
+
+    id: int
+    rule: str
+    query: str
+    story_id: int
+    article_id: int
+    terms: list
+    snippets: list
+    title_highlights: list
+    matched_at: datetime
+    url: str
+    title: str | None
+    source: str
+    site_name: str | None
+    language: str | None
+    published_at: datetime | None
+
+
+def _delivery(row: AlertDelivery) -> DeliveryRow:
+    return DeliveryRow(
+        row.id, row.match_id, row.rule, row.channel, row.mode, row.state, row.due_at,
+        row.next_attempt_at, row.attempts, row.message_id, row.queued_at, row.created_at,
+        row.sent_at, row.last_error,
+    )  # fmt: skip
+
+
+def claim_due(
+    session: Session, now: datetime, lease_until: datetime, limit: int
+) -> list[DeliveryRow]:
+    """Pending deliveries whose time has come, claimed until `lease_until`.
+
+    SKIP LOCKED lets several dispatchers share the table on PostgreSQL; SQLite has one
+    writer at a time and ignores it.
+    """
+    query = (
+        select(AlertDelivery)
+        .where(
+            AlertDelivery.state == "pending",
+            AlertDelivery.next_attempt_at <= now,
+            or_(AlertDelivery.claimed_until.is_(None), AlertDelivery.claimed_until < now),
+        )
+        .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = session.scalars(query).all()
+    for row in rows:
+        row.claimed_until = lease_until
+    session.flush()
+    return [_delivery(row) for row in rows]
+
+
+def matches(session: Session, ids: list[int]) -> dict[int, MatchRow]:
+    query = (
+        select(AlertMatch, Article.url, Article.title, Source.name, Article.site_name,
+               Article.language, Article.published_at)
+        .join(Article, Article.id == AlertMatch.article_id)
+        .join(Source, Source.id == Article.source_id)
+        .where(AlertMatch.id.in_(ids))
+    )  # fmt: skip
+    found = {}
+    for match, *article in session.execute(query):
+        found[match.id] = MatchRow(
+            match.id, match.rule, match.query, match.story_id, match.article_id, match.terms,
+            match.snippets, match.title_highlights, match.matched_at, *article,
+        )  # fmt: skip
+    return found
+
+
+def record_attempt(
+    session: Session,
+    ids: list[int],
+    now: datetime,
+    outcome: str,
+    detail: str,
+    next_attempt_at: datetime | None = None,
+) -> None:
+    """Log one attempt for each delivery and move it on: sent, retry (pending later) or dead."""
+    values: dict = {"claimed_until": None, "attempts": AlertDelivery.attempts + 1}
+    if outcome == "sent":
+        values.update(state="sent", sent_at=now, last_error=None)
+    elif outcome == "retry":
+        values.update(state="pending", next_attempt_at=next_attempt_at, last_error=detail)
+    else:
+        values.update(state="dead", last_error=detail)
+    session.execute(update(AlertDelivery).where(AlertDelivery.id.in_(ids)).values(**values))
+    rows = [
+        {"delivery_id": i, "attempted_at": now, "outcome": outcome, "detail": detail} for i in ids
+    ]
+    session.execute(insert(AlertAttempt), rows)
+
+
+def log(session: Session, state: str | None, rule: str | None, limit: int) -> list[DeliveryRow]:
+    query = select(AlertDelivery).order_by(AlertDelivery.id.desc()).limit(limit)
+    if state:
+        query = query.where(AlertDelivery.state == state)
+    if rule:
+        query = query.where(AlertDelivery.rule == rule)
+    return [_delivery(row) for row in session.scalars(query)]
+
+
+def attempts(session: Session, delivery_id: int) -> list[tuple[datetime, str, str]]:
+    query = (
+        select(AlertAttempt.attempted_at, AlertAttempt.outcome, AlertAttempt.detail)
+        .where(AlertAttempt.delivery_id == delivery_id)
+        .order_by(AlertAttempt.id)
+    )
+    return [tuple(row) for row in session.execute(query)]
+
+
+def requeue_dead(session: Session, now: datetime, ids: list[int] | None = None) -> int:
+    """Dead deliveries (all, or those in `ids`) back to pending, due now, with a fresh horizon."""
+    statement = update(AlertDelivery).where(AlertDelivery.state == "dead")
+    if ids:
+        statement = statement.where(AlertDelivery.id.in_(ids))
+    values = {"state": "pending", "next_attempt_at": now, "queued_at": now, "claimed_until": None}
+    return session.execute(statement.values(**values)).rowcount

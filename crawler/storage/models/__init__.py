@@ -1,0 +1,17 @@
+"""All tables, one module per aggregate; importing this package registers them on Base."""
+
+from crawler.storage.models import alerts as alerts  # registers the alert tables
+from crawler.storage.models.articles import Article, Story
+from crawler.storage.models.base import Base, UTCDateTime
+from crawler.storage.models.crawl import CrawlRun, Failure, FetchState, Source
+
+__all__ = [
+    "Article",
+    "Base",
+    "CrawlRun",
+    "Failure",
+    "FetchState",
+    "Source",
+    "Story",
+    "UTCDateTime",
+]

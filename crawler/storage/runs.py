@@ -1,0 +1,62 @@
+"""Queries on crawl runs and recorded failures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crawler.storage.models import CrawlRun, Failure, Source
+from crawler.storage.models.base import utcnow
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    status: str  # ok | not_modified | partial | failed
+    http_status: int | None
+    links: int
+    fetched: int
+    new: int
+    duplicates: int
+    failed: int
+    skipped: int
+    seconds: float
+    error: str | None
+
+
+def start_run(session: Session, source_id: int) -> int:
+    run = CrawlRun(source_id=source_id)
+    session.add(run)
+    session.commit()
+    return run.id
+
+
+def record_failure(
+    session: Session, *, source_id: int, run_id: int | None, url: str, reason: str, detail: str
+) -> None:
+    session.add(Failure(source_id=source_id, run_id=run_id, url=url, reason=reason, detail=detail))
+    session.commit()
+
+
+def finish_run(session: Session, run_id: int, totals: RunTotals) -> None:
+    """Close a run and keep the source's count of consecutive failed runs."""
+    run = session.get_one(CrawlRun, run_id)
+    run.finished_at = utcnow()
+    for name, value in vars(totals).items():
+        setattr(run, name, value)
+    source = session.get_one(Source, run.source_id)
+    source.consecutive_failures = (
+        source.consecutive_failures + 1 if totals.status == "failed" else 0
+    )
+    session.commit()
+
+
+def recent_failures(
+    session: Session, *, source: str | None = None, limit: int = 50
+) -> Sequence[tuple[Failure, str]]:
+    query = select(Failure, Source.name).join(Source, Failure.source_id == Source.id)
+    if source:
+        query = query.where(Source.name == source)
+    return session.execute(query.order_by(Failure.id.desc()).limit(limit)).all()

@@ -1,0 +1,222 @@
+"""Pure URL handling: the canonical form of an article URL, the page's host, same-site tests."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import idna
+
+# Query parameters that only say how a reader arrived (campaigns, click ids, share widgets).
+# Dropping them makes links from feeds, newsletters and social posts meet on one storage key.
+TRACKING_PARAMS = frozenset(
+    {
+        "_ga",
+        "_gl",
+        "_hsenc",
+        "_hsmi",
+        "at_campaign",
+        "at_medium",
+        "cmpid",
+        "dclid",
+        "fbclid",
+        "gbraid",
+        "gclid",
+        "igshid",
+        "li_fat_id",
+        "mc_cid",
+        "mc_eid",
+        "mkt_tok",
+        "msclkid",
+        "ocid",
+        "ref",
+        "ref_src",
+        "ref_url",
+        "smid",
+        "ttclid",
+        "twclid",
+        "wbraid",
+        "wt.mc_id",
+        "wt_mc",
+        "xtor",
+        "xtref",
+        "yclid",
+    }
+)
+# Whole families of campaign parameters (Google Analytics, HubSpot ads, Matomo/Piwik).
+TRACKING_PREFIXES = ("utm_", "hsa_", "pk_", "mtm_")
+# Query parameters that only ask for the AMP rendering of the same article.
+AMP_PARAMS = frozenset({"amp", "_amp", "amp_js_v", "usqp"})
+AMP_PARAM_VALUES = frozenset({("outputtype", "amp")})  # (name, value) pairs, e.g. Washington Post
+# Host prefixes of mobile and AMP copies of a site; the bare host is the article's home.
+VARIANT_HOST_PREFIXES = ("m.", "mobile.", "amp.")
+# Prefixes ignored when comparing whether two URLs belong to one site.
+SAME_SITE_PREFIXES = ("www.", *VARIANT_HOST_PREFIXES)
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# RFC 3986 unreserved characters never need escaping; other escapes are kept, hex upper-cased.
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+# Characters allowed unescaped in a path (and, with '?' and '/', in a query), besides escapes.
+_PATH_SAFE = frozenset("!$&'()*+,;=:@/%") | _UNRESERVED
+_QUERY_SAFE = _PATH_SAFE | frozenset("?")
+
+
+def _normalize_escapes(component: str, safe: frozenset[str]) -> str:
+    """Decode escaped unreserved characters, upper-case other escapes, escape what must be."""
+
+    def unescape(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+    component = _ESCAPE.sub(unescape, component)
+    out = []
+    for char in component:
+        if char in safe:
+            out.append(char)
+        else:
+            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8"))
+    return "".join(out)
+
+
+def _ascii_host(host: str) -> str:
+    """Lower-case the host and write an internationalised name in its xn-- (IDNA) form."""
+    host = host.strip().rstrip(".").lower()
+    if host.isascii() or host.startswith("["):
+        return host
+    try:
+        # UTS #46 without transitional mapping, as browsers do: "straße.de" keeps its "ß".
+        return idna.encode(host, uts46=True, transitional=False).decode("ascii")
+    except idna.IDNAError:
+        try:
+            return host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return host
+
+
+def _strip_prefix(host: str, prefixes: tuple[str, ...]) -> str:
+    for prefix in prefixes:
+        # Keep "m.example" from becoming a bare top-level domain.
+        if host.startswith(prefix) and "." in host[len(prefix) :]:
+            return host[len(prefix) :]
+    return host
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4: resolve "." and ".." segments."""
+    segments: list[str] = []
+    parts = path.split("/")
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == ".":
+            if last:
+                segments.append("")
+        elif part == "..":
+            if len(segments) > 1:
+                segments.pop()
+            if last:
+                segments.append("")
+        else:
+            segments.append(part)
+    return "/".join(segments)
+
+
+def _canonical_path(path: str) -> str:
+    path = _remove_dot_segments(_normalize_escapes(path, _PATH_SAFE))
+    # An "amp" segment marks the AMP copy (".../story/amp", "/amp/story").
+    segments = [segment for segment in path.split("/") if segment.lower() != "amp"]
+    path = "/".join(segments)
+    if path.lower().endswith(".amp.html"):
+        path = path[: -len(".amp.html")] + ".html"
+    path = path.rstrip("/")
+    return path if path.startswith("/") else "/" + path
+
+
+def _is_dropped_param(name: str, value: str) -> bool:
+    key = _ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), name).lower()
+    return (
+        key in TRACKING_PARAMS
+        or key.startswith(TRACKING_PREFIXES)
+        or key in AMP_PARAMS
+        or (key, value.lower()) in AMP_PARAM_VALUES
+    )
+
+
+def _canonical_query(query: str) -> str:
+    kept = []
+    # Split the raw query rather than parse it so "+" and escapes keep their meaning.
+    for pair in query.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if _is_dropped_param(name, value):
+            continue
+        kept.append((_normalize_escapes(name, _QUERY_SAFE), _normalize_escapes(value, _QUERY_SAFE)))
+    kept.sort()
+    return "&".join(f"{name}={value}" if value else name for name, value in kept)
+
+
+def canonical_url(url: str) -> str:
+    """The one form of an article URL used as its storage key.
+
+    Raises ValueError for anything but an absolute http(s) URL.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(f"not an absolute http(s) URL: {url!r}")
+    host = _strip_prefix(_ascii_host(parts.hostname), VARIANT_HOST_PREFIXES)
+    if ":" in host:  # IPv6 literal: urlsplit removed the brackets
+        host = f"[{host}]"
+    port = parts.port  # raises ValueError on a malformed port
+    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    if parts.username is not None:
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@{netloc}"
+    return urlunsplit(
+        (scheme, netloc, _canonical_path(parts.path), _canonical_query(parts.query), "")
+    )
+
+
+def host_of(url: str) -> str:
+    """The lower-case ASCII host name of a URL, without port; "" when it has none."""
+    try:
+        hostname = urlsplit(url.strip()).hostname
+    except ValueError:
+        return ""
+    return _ascii_host(hostname) if hostname else ""
+
+
+def same_site(a: str, b: str) -> bool:
+    """Whether two URLs are on one host, ignoring a leading www., m., mobile. or amp."""
+    host_a, host_b = host_of(a), host_of(b)
+    return bool(host_a) and _strip_prefix(host_a, SAME_SITE_PREFIXES) == _strip_prefix(
+        host_b, SAME_SITE_PREFIXES
+    )
+
+
+def absolute_url(base: str, link: str | None) -> str | None:
+    """A link from a page made absolute against the page's URL; None when empty or not http(s)."""
+    if not link or not link.strip():
+        return None
+    joined = urljoin(base, link.strip())
+    return joined if urlsplit(joined).scheme in DEFAULT_PORTS else None
+
+
+def choose_canonical(fetched_url: str, declared: str | None) -> str:
+    """The storage key of a fetched page: its declared canonical when trustworthy, else its URL.
+
+    A declared canonical is honoured only when it is an absolute http(s) URL on the same site,
+    so a page cannot claim another site's key, and not when it points a non-root page at the
+    site's home page (a common template mistake that would fold every article into one).
+    """
+    fetched = canonical_url(fetched_url)
+    if not declared or not same_site(fetched_url, declared):
+        return fetched
+    try:
+        chosen = canonical_url(declared)
+    except ValueError:
+        return fetched
+    if urlsplit(chosen).path == "/" and urlsplit(fetched).path != "/":
+        return fetched
+    return chosen

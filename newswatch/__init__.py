@@ -1,0 +1,1 @@
+"""The newswatch application: settings, command line, scheduling and review."""

@@ -1,0 +1,1 @@
+"""One module per group of commands; newswatch.cli registers them all in one place."""

@@ -1,0 +1,169 @@
+"""Review commands: `articles`, `show`, `sources`, `failures` — reading the stored feed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.storage import articles as article_queries
+from crawler.storage import runs
+from crawler.storage import sources as source_queries
+from crawler.storage.articles import ArticleFilter
+from newswatch.app import App
+from newswatch.commands.options import article_filters, config_option
+
+
+def article_filter(sources, languages, since, until, text, collapse) -> ArticleFilter:
+    return ArticleFilter(
+        sources=sources, languages=languages, since=since, until=until, text=text,
+        include_duplicates=not collapse,
+    )  # fmt: skip
+
+
+def _console() -> Console:
+    # Piped output keeps whole lines (for grep and less) instead of an 80-column wrap.
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def print_articles(
+    sessions: sessionmaker[Session], where: ArticleFilter, *, limit: int | None
+) -> None:
+    with sessions() as session:
+        rows = article_queries.list_articles(session, where, limit=limit)
+    console = _console()
+    if not rows:
+        console.print("No stored articles match.")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("id", "published", "source", "lang", "title"):
+        table.add_column(column, no_wrap=column != "title", overflow="fold")
+    for article, source in rows:
+        copy = (
+            f" [dim](copy of #{article.duplicate_of_id})[/dim]" if article.duplicate_of_id else ""
+        )
+        table.add_row(
+            str(article.id),
+            _when(article.published_at or article.fetched_at),
+            source,
+            article.language or "?",
+            (article.title or article.url).replace("[", r"\[") + copy,
+        )
+    console.print(table)
+
+
+@click.command()
+@config_option
+@article_filters
+@click.option("-n", "--limit", default=50, show_default=True, help="How many articles to list.")
+@click.pass_obj
+def articles(app: App, limit: int, **filters) -> None:
+    """List stored articles, newest first.
+
+    \b
+    Examples:
+      newswatch articles --lang de --since 2026-11-01
+      newswatch articles --source le-soir --text "Mocro-Maffia"
+    """
+    print_articles(app.sessions(), article_filter(**filters), limit=limit)
+
+
+@click.command()
+@config_option
+@click.argument("article_id", type=int, metavar="ID")
+@click.pass_obj
+def show(app: App, article_id: int) -> None:
+    """Print one stored article: its metadata, story and full text.
+
+    \b
+    Example:
+      newswatch show 42
+    """
+    with app.sessions()() as session:
+        found = article_queries.get_article(session, article_id)
+        if found is None:
+            raise click.ClickException(f"no article with id {article_id}")
+        article, source = found
+        members = article_queries.story_members(session, article.story_id)
+    lines = [
+        ("title", article.title), ("source", source), ("url", article.url),
+        ("fetched from", article.fetched_url if article.fetched_url != article.url else None),
+        ("author", article.author), ("published", _when(article.published_at)),
+        ("language", article.language), ("site", article.site_name),
+        ("image", article.image_url), ("fetched", _when(article.fetched_at)),
+        ("story", f"#{article.story_id} ({len(members)} copies; {article.story_reason})"),
+    ]  # fmt: skip
+    for label, value in lines:
+        if value:
+            click.echo(f"{label + ':':14}{value}")
+    for member, member_source in members:
+        if member.id != article.id:
+            click.echo(f"{'':14}also #{member.id} {member_source}: {member.url}")
+    if article.lead:
+        click.echo(f"\n{article.lead}")
+    click.echo(f"\n{article.text}")
+
+
+@click.command()
+@config_option
+@click.pass_obj
+def sources(app: App) -> None:
+    """Show each source's last run and health.
+
+    Health is "failing" after 3 failed runs in a row, "flaky" after fewer.
+
+    \b
+    Example:
+      newswatch sources
+    """
+    configured = {s.name for s in app.settings.sources}
+    with app.sessions()() as session:
+        rows = source_queries.source_health(session)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("source", "kind", "health", "last run", "status", "new", "failed",
+                   "stored", "last error"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    seen = set()
+    for row in rows:
+        seen.add(row.name)
+        table.add_row(
+            row.name, row.kind, row.health, _when(row.last_run_at), row.last_status or "—",
+            str(row.last_new or 0), str(row.last_failed or 0), str(row.articles),
+            (row.last_error or "")[:80],
+        )  # fmt: skip
+    for name in sorted(configured - seen):
+        table.add_row(name, "", "never run", "—", "—", "", "", "0", "")
+    _console().print(table)
+
+
+@click.command()
+@config_option
+@click.option("--source", metavar="NAME", help="Only this source.")
+@click.option("-n", "--limit", default=30, show_default=True, help="How many to list.")
+@click.pass_obj
+def failures(app: App, source: str | None, limit: int) -> None:
+    """List recent failures: what could not be fetched or extracted, and why.
+
+    \b
+    Example:
+      newswatch failures --source hln
+    """
+    with app.sessions()() as session:
+        rows = runs.recent_failures(session, source=source, limit=limit)
+    if not rows:
+        click.echo("No failures recorded.")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("when", "source", "reason", "url", "detail"):
+        table.add_column(column, overflow="fold")
+    for failure, name in rows:
+        table.add_row(_when(failure.occurred_at), name, failure.reason, failure.url, failure.detail)
+    _console().print(table)

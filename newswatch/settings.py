@@ -1,0 +1,185 @@
+"""Load newswatch.toml into validated, frozen settings: defaults, then the file, then the env.
+
+Every problem in a file is reported at once, each with the file, the key and the
+reason, as a ConfigError; the command line prints them and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from alerts.config import AlertSettings, parse_alert_settings
+from crawler.sources import SOURCE_KINDS, CrawlOptions, Source
+from newswatch.config_reader import Problem, TableReader
+
+DEFAULT_CONFIG = Path("config/newswatch.toml")
+DEFAULT_DATABASE_URL = "sqlite:///newswatch.db"
+DEFAULT_INTERVAL = 30 * 60.0
+TOP_LEVEL = ("storage", "crawl", "topics", "sources", "alerts", "channels", "rules")
+SOURCE_KEYS = (
+    "name", "kind", "url", "urls", "language", "tags", "interval", "link_selector",
+    "link_pattern", "max_articles", "allow_private_links", "enabled",
+)  # fmt: skip
+CRAWL_KEYS = (
+    "user_agent", "concurrency", "per_domain_concurrency", "delay", "autothrottle", "timeout",
+    "max_page_size", "retries", "obey_robots", "extraction_workers", "min_text_chars",
+    "max_articles_per_source", "interval",
+)  # fmt: skip
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; `problems` says every reason at once."""
+
+    def __init__(self, path: Path, problems: list[Problem]):
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        return [f"{self.path}: {p.key}: {p.message}" for p in self.problems]
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    title: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    database_url: str
+    crawl: CrawlOptions
+    default_interval: float  # seconds between polls of a source that sets none
+    topics: tuple[Topic, ...]
+    sources: tuple[Source, ...]
+    alerts: AlertSettings
+
+    def source(self, name: str) -> Source | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+
+def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read, validate and freeze the configuration; raises ConfigError."""
+    env = os.environ if env is None else env
+    path = Path(path or env.get("NEWSWATCH_CONFIG") or DEFAULT_CONFIG)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path, [Problem("(file)", "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(path, [Problem("(file)", f"cannot be read: {error}")]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, [Problem("(syntax)", f"not valid TOML: {error}")]) from None
+    return parse_settings(document, path, env)
+
+
+def parse_settings(document: dict, path: Path, env: Mapping[str, str]) -> Settings:
+    problems: list[Problem] = []
+    top = TableReader(document, "", problems)
+    top.only(TOP_LEVEL)
+
+    storage = top.subtable("storage")
+    storage.only(["database_url"])
+    database_url = env.get("NEWSWATCH_DATABASE_URL") or storage.text(
+        "database_url", DEFAULT_DATABASE_URL
+    )
+
+    crawl, default_interval = _crawl_options(top.subtable("crawl"))
+    topics = tuple(_topic(reader) for reader in top.tables("topics"))
+    sources = tuple(_source(reader) for reader in top.tables("sources"))
+    sources = tuple(s for s in sources if s is not None)
+    _check_unique(top, "sources", [s.name for s in sources])
+
+    alerts, alert_problems = parse_alert_settings(document, env)
+    problems.extend(Problem(key, message) for key, message in alert_problems)
+
+    if problems:
+        raise ConfigError(path, problems)
+    return Settings(path, database_url, crawl, default_interval, topics, sources, alerts)
+
+
+def _crawl_options(reader: TableReader) -> tuple[CrawlOptions, float]:
+    reader.only(CRAWL_KEYS)
+    defaults = CrawlOptions()
+    workers = reader.values.get("extraction_workers", "auto")
+    if workers == "auto":
+        # one per core: the crawl process itself mostly waits on the network
+        workers = os.cpu_count() or 1
+    else:
+        workers = reader.number("extraction_workers", 0, integer=True)
+    options = CrawlOptions(
+        user_agent=reader.text("user_agent", defaults.user_agent),
+        concurrency=reader.number("concurrency", defaults.concurrency, minimum=1, integer=True),
+        per_domain_concurrency=reader.number(
+            "per_domain_concurrency", defaults.per_domain_concurrency, minimum=1, integer=True
+        ),
+        download_delay=reader.number("delay", defaults.download_delay),
+        autothrottle=reader.flag("autothrottle", defaults.autothrottle),
+        download_timeout=reader.duration("timeout", defaults.download_timeout),
+        max_page_bytes=reader.size("max_page_size", defaults.max_page_bytes),
+        retries=reader.number("retries", defaults.retries, integer=True),
+        obey_robots=reader.flag("obey_robots", defaults.obey_robots),
+        extraction_workers=workers,
+        min_text_chars=reader.number("min_text_chars", defaults.min_text_chars, integer=True),
+        max_articles_per_source=reader.number(
+            "max_articles_per_source", defaults.max_articles_per_source, minimum=1, integer=True
+        ),
+    )
+    return options, reader.duration("interval", DEFAULT_INTERVAL)
+
+
+def _topic(reader: TableReader) -> Topic:
+    reader.only(["name", "title", "description"])
+    name = reader.text("name", "", required=True)
+    return Topic(name, reader.text("title", name), reader.text("description"))
+
+
+def _source(reader: TableReader) -> Source | None:
+    reader.only(SOURCE_KEYS)
+    name = reader.text("name", required=True)
+    kind = reader.choice("kind", SOURCE_KINDS, required=True)
+    urls = reader.strings("urls") + reader.strings("url")
+    if not urls:
+        reader.problem("urls", "give the source's feed, sitemap or page address in url or urls")
+    for index, url in enumerate(urls):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            reader.problem(f"urls[{index}]", f"must be an http(s) address (got {url!r})")
+    pattern = reader.text("link_pattern")
+    if pattern:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            reader.problem("link_pattern", f"not a valid regular expression: {error}")
+    if kind == "listing" and not (reader.values.get("link_selector") or pattern):
+        reader.problem("link_selector", "a listing source needs link_selector or link_pattern")
+    interval = reader.duration("interval", None)
+    source = Source(
+        name=name or "",
+        kind=kind or "feed",
+        urls=urls,
+        language=reader.text("language"),
+        tags=reader.strings("tags"),
+        interval_seconds=int(interval) if interval else None,
+        link_selector=reader.text("link_selector"),
+        link_pattern=pattern,
+        max_articles=reader.number("max_articles", None, minimum=1, integer=True),
+        allow_private_links=reader.flag("allow_private_links", False),
+    )
+    return source if reader.flag("enabled", True) else None
+
+
+def _check_unique(reader: TableReader, key: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            reader.problem(key, f"the name {name!r} is used twice")
+        seen.add(name)

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Start the local PostgreSQL server the storage tests use, if it is installed and down.
+# Tests skip PostgreSQL only where none can be reached; with NEWSWATCH_REQUIRE_POSTGRES=1
+# (set by `make test`) an unreachable server fails them instead.
+set -u
+if ! command -v pg_isready >/dev/null 2>&1; then
+  echo "services: PostgreSQL client tools not installed; PostgreSQL tests will fail or skip" >&2
+  exit 0
+fi
+if pg_isready -q -h 127.0.0.1 -p 5432; then
+  exit 0
+fi
+if [ -d /etc/postgresql ] && command -v pg_ctlcluster >/dev/null 2>&1; then
+  version=$(ls /etc/postgresql | head -n 1)
+  echo "services: starting PostgreSQL $version" >&2
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do
+    pg_isready -q -h 127.0.0.1 -p 5432 && exit 0
+    sleep 1
+  done
+fi
+echo "services: PostgreSQL is not reachable on 127.0.0.1:5432" >&2
+exit 0
