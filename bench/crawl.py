@@ -53,21 +53,43 @@ def serve(directory: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("file server did not start")
 
 
-def tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
-    total, stack = 0, [pid]
+def tree(pid: int) -> list[int]:
+    """A process and all its descendants, from /proc."""
+    found, stack = [], [pid]
     while stack:
         current = stack.pop()
+        found.append(current)
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(
-                next(li.split()[1] for li in status.splitlines() if li.startswith("VmRSS"))
-            )
             for task in Path(f"/proc/{current}/task").iterdir():
                 stack.extend(int(c) for c in (task / "children").read_text().split())
-        except (OSError, StopIteration, ValueError):
+        except (OSError, ValueError):
             continue
-    return total
+    return found
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        return int(next(li.split()[1] for li in status.splitlines() if li.startswith("VmRSS")))
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size: shared pages divided among the processes sharing them."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        return int(next(li.split()[1] for li in rollup.splitlines() if li.startswith("Pss:")))
+    except (OSError, StopIteration, ValueError):
+        return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def extraction_alone(files: list[Path]) -> tuple[float, float]:
@@ -104,9 +126,14 @@ def crawl(config: Path, database: Path) -> dict:
          "--database", f"sqlite:///{database}", "crawl"],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    peak = 0
+    peak = peak_pss = 0
+    cpu_by_pid: dict[int, float] = {}
     while process.poll() is None:
-        peak = max(peak, tree_rss_kib(process.pid))
+        pids = tree(process.pid)
+        peak = max(peak, sum(rss_kib(pid) for pid in pids))
+        peak_pss = max(peak_pss, sum(pss_kib(pid) for pid in pids))
+        for pid in pids:
+            cpu_by_pid[pid] = max(cpu_by_pid.get(pid, 0.0), cpu_seconds(pid))
         time.sleep(0.1)
     seconds = time.perf_counter() - wall
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -115,7 +142,11 @@ def crawl(config: Path, database: Path) -> dict:
         stored = db.execute("SELECT count(*) FROM articles").fetchone()[0]
         failed = db.execute("SELECT count(*) FROM failures").fetchone()[0]
     return {"stored": stored, "failed": failed, "seconds": seconds, "cpu": cpu,
-            "peak_mib": peak / 1024, "exit": process.returncode}  # fmt: skip
+            "peak_mib": peak / 1024, "peak_pss_mib": peak_pss / 1024, "exit": process.returncode,
+            # the crawl process itself (Scrapy, parsing feeds, storing) vs. the rest
+            # (extraction workers), as last sampled
+            "main_cpu": cpu_by_pid.get(process.pid, 0.0),
+            "workers_cpu": sum(c for p, c in cpu_by_pid.items() if p != process.pid)}  # fmt: skip
 
 
 def main() -> None:
@@ -153,8 +184,12 @@ def main() -> None:
                     f"{result['stored']} stored, {result['failed']} failed in "
                     f"{result['seconds']:.1f} s  {result['cpu']:6.1f} CPU s "
                     f"({result['cpu'] / result['seconds']:.2f} cores)  "
-                    f"peak RSS {result['peak_mib']:.0f} MiB  "
+                    f"peak RSS {result['peak_mib']:.0f} MiB (PSS {result['peak_pss_mib']:.0f})  "
                     f"ratio to extraction alone {speed / rate:.2f}x"
+                )
+                print(
+                    f"    CPU split: crawl process {result['main_cpu']:.1f} s, "
+                    f"extraction workers {result['workers_cpu']:.1f} s"
                 )
         finally:
             server.terminate()

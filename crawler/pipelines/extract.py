@@ -11,17 +11,9 @@ from scrapy.exceptions import DropItem
 
 from crawler import items
 from crawler.dedupe import content_hash
-from crawler.extract import ExtractionError, ExtractOptions, decode_html, extract_article
+from crawler.extract import ExtractionError, ExtractOptions, extract_page
 from crawler.storage.models.base import utcnow
 from crawler.urls import choose_canonical
-
-
-def extract_page(page: items.ArticlePage, options: ExtractOptions) -> items.Extracted:
-    """Decode and extract one page; a module-level function so a worker process can run it."""
-    html = decode_html(page.body, page.declared_encoding)
-    return extract_article(
-        html, page.final_url, page.hints, language_hint=page.language_hint, options=options
-    )
 
 
 class ExtractPipeline:
