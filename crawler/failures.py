@@ -18,6 +18,7 @@ from twisted.internet import error as twisted_errors
 
 from crawler.middlewares.private_addresses import PrivateAddressRefused
 
+_HOST = re.compile(r"lookup: (\S+?)\.?$", re.M)
 _SIZE = re.compile(r"(\d+) bytes which is larger than download max size \((\d+)\)")
 
 
@@ -31,7 +32,8 @@ def classify(error: BaseException) -> tuple[str, str]:
     if isinstance(error, DownloadTimeoutError | twisted_errors.TimeoutError):
         return "timeout", f"no complete response in time ({_first_line(error)})"
     if isinstance(error, CannotResolveHostError | twisted_errors.DNSLookupError):
-        return "dns", f"host name not resolved ({_first_line(error)})"
+        host = _HOST.search(str(error))
+        return "dns", f"cannot resolve host {host[1]}" if host else "cannot resolve host name"
     if isinstance(error, DownloadConnectionRefusedError | twisted_errors.ConnectionRefusedError):
         return "connection", "connection refused"
     if isinstance(error, DownloadCancelledError) or "max size" in str(error):
