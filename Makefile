@@ -26,6 +26,7 @@ test: $(BIN)/.installed services
 
 services:
 	@bash scripts/services.sh
+	@bash scripts/browser.sh
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -30,9 +30,10 @@ from alerts.digest import period_start
 from alerts.errors import DeliveryError, PermanentError
 from alerts.render import AlertItem, AlertMessage, Rendered, render
 from alerts.snippets import Snippet
-from crawler.storage import deliveries
+from crawler.storage import deliveries, stories
 from crawler.storage.deliveries import DeliveryRow, MatchRow
 from crawler.storage.engine import sessions
+from crawler.storage.stories import StorySummary
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
@@ -90,7 +91,8 @@ def dispatch_due(
     for group in _groups(claimed):
         with make_session() as session:
             found = deliveries.matches(session, [row.match_id for row in group])
-        outcome, retry_at, detail = _deliver(group, found, settings, channels, rng, now)
+            sizes = stories.summaries(session, [match.story_id for match in found.values()])
+        outcome, retry_at, detail = _deliver(group, found, sizes, settings, channels, rng, now)
         with make_session() as session, session.begin():
             ids = [row.id for row in group]
             deliveries.record_attempt(session, ids, now, outcome, detail, retry_at)
@@ -113,32 +115,45 @@ def _groups(claimed: list[DeliveryRow]) -> list[list[DeliveryRow]]:
 
 
 def message_for(
-    group: list[DeliveryRow], found: Mapping[int, MatchRow], settings: AlertSettings
+    group: list[DeliveryRow],
+    found: Mapping[int, MatchRow],
+    settings: AlertSettings,
+    sizes: Mapping[int, StorySummary] | None = None,
 ) -> AlertMessage:
+    """The message for a group of deliveries: each story once, with its size at send time."""
     first = group[0]
-    items = tuple(_item(found[row.match_id]) for row in group if row.match_id in found)
+    sizes = sizes or {}
+    items, stories_seen = [], set()
+    for row in group:
+        match = found.get(row.match_id)
+        if match is not None and match.story_id not in stories_seen:
+            stories_seen.add(match.story_id)
+            items.append(_item(match, sizes.get(match.story_id)))
     query = found[first.match_id].query if first.match_id in found else ""
     if first.mode == "instant":
-        return AlertMessage(first.message_id, first.rule, query, "instant", items, None,
+        return AlertMessage(first.message_id, first.rule, query, "instant", tuple(items), None,
                             settings.timezone)  # fmt: skip
     digest_id = uuid.uuid5(_DIGEST_IDS, f"{first.rule}|{first.channel}|{first.due_at.isoformat()}")
     period = (period_start(first.due_at, first.mode, settings.timezone), first.due_at)
-    return AlertMessage(f"msg_{digest_id.hex}", first.rule, query, first.mode, items, period,
-                        settings.timezone)  # fmt: skip
+    return AlertMessage(f"msg_{digest_id.hex}", first.rule, query, first.mode, tuple(items),
+                        period, settings.timezone)  # fmt: skip
 
 
-def _item(match: MatchRow) -> AlertItem:
+def _item(match: MatchRow, story: StorySummary | None = None) -> AlertItem:
     return AlertItem(
         match.id, match.story_id, match.article_id, match.url, match.title, match.source,
         match.site_name, match.language, match.published_at, match.matched_at,
         tuple(match.terms), tuple(Snippet.from_json(s) for s in match.snippets),
         tuple(tuple(span) for span in match.title_highlights),
+        story.articles if story else 1, story.outlets if story else 1,
+        story.languages if story else (),
     )  # fmt: skip
 
 
 def _deliver(
     group: list[DeliveryRow],
     found: Mapping[int, MatchRow],
+    sizes: Mapping[int, StorySummary],
     settings: AlertSettings,
     channels: Mapping[str, Sender],
     rng: random.Random,
@@ -148,7 +163,7 @@ def _deliver(
     first = group[0]
     retry_at = None
     try:
-        message = message_for(group, found, settings)
+        message = message_for(group, found, settings, sizes)
         sender = channels.get(first.channel)
         if sender is None:
             raise PermanentError(f"no channel named {first.channel!r} is configured")

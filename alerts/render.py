@@ -11,6 +11,7 @@ Webhook payload, version 1::
      "period": null | {"start": iso, "end": iso},
      "matches": [{"match_id", "story_id", "matched_at", "terms": [...],
                   "snippets": [{"text", "highlights": [[start, end], ...]}],
+                  "story": {"id", "articles", "outlets", "languages": [...]},
                   "article": {"id", "url", "title", "source", "site_name", "language",
                               "published_at"}}]}
 """
@@ -48,6 +49,10 @@ class AlertItem:
     terms: tuple[str, ...]
     snippets: tuple[Snippet, ...]
     title_highlights: tuple[tuple[int, int], ...] = ()
+    # the story when the message is sent: it may have grown since the match
+    story_articles: int = 1
+    story_outlets: int = 1
+    story_languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,18 @@ def _safe_url(url: str) -> str | None:
     return url if url.lower().startswith(("https://", "http://")) else None
 
 
+def story_note(item: AlertItem) -> str:
+    """ " · also in 3 more outlets (de, fr)" when the story has other articles, else ""."""
+    if item.story_articles <= 1:
+        return ""
+    more = item.story_outlets - 1
+    languages = f" ({', '.join(item.story_languages)})" if item.story_languages else ""
+    if more > 0:
+        noun = "outlet" if more == 1 else "outlets"
+        return f" · +{more} {noun}, {item.story_articles} articles{languages}"
+    return f" · {item.story_articles} articles{languages}"
+
+
 def subject(message: AlertMessage) -> str:
     if message.period is None and len(message.items) == 1:
         title = message.items[0].title or message.items[0].url
@@ -120,7 +137,9 @@ def render_text(message: AlertMessage) -> str:
         lines.append(one_line(title, 500))
         source = item.site_name or item.source
         when = _local(item.published_at or item.matched_at, message.timezone)
-        lines.append(f"{one_line(source)} · {when} · matched {', '.join(item.terms)}")
+        lines.append(
+            f"{one_line(source)} · {when} · matched {', '.join(item.terms)}{story_note(item)}"
+        )
         for snippet in item.snippets:
             marked = _marked(snippet.text, snippet.highlights, "*", "*", _plain)
             lines.append("  … " + one_line(marked, 1000))
@@ -140,7 +159,7 @@ def render_html(message: AlertMessage) -> str:
         heading = f'<a href="{escape(url, quote=True)}">{title}</a>' if url else title
         source = escape(item.site_name or item.source)
         when = escape(_local(item.published_at or item.matched_at, message.timezone))
-        terms = escape(", ".join(item.terms))
+        terms = escape(", ".join(item.terms)) + escape(story_note(item))
         parts.append(f"<h3>{heading}</h3><p><small>{source} · {when} · matched {terms}</small></p>")
         for snippet in item.snippets:
             marked = _marked(snippet.text, snippet.highlights, "<mark>", "</mark>", escape)
@@ -174,6 +193,12 @@ def _item_json(item: AlertItem) -> dict:
         "matched_at": item.matched_at.isoformat(),
         "terms": list(item.terms),
         "snippets": [snippet.as_json() for snippet in item.snippets],
+        "story": {
+            "id": item.story_id,
+            "articles": item.story_articles,
+            "outlets": item.story_outlets,
+            "languages": list(item.story_languages),
+        },
         "article": {
             "id": item.article_id,
             "url": item.url,

@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.sites import build_site, corpus_pages
+from bench.corpus import corpus_dir, corpus_pages
+from bench.sites import build_site
 from crawler.extract import ExtractionError, decode_html, extract_article
 
 
@@ -160,6 +161,8 @@ def main() -> None:
     args = parser.parse_args()
 
     pages = corpus_pages()
+    if not pages:
+        raise SystemExit(f"corpus not found at {corpus_dir()} (set NEWSWATCH_CORPUS)")
     with tempfile.TemporaryDirectory(prefix="newswatch-bench-") as scratch:
         root = Path(scratch)
         site = root / "site"

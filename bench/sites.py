@@ -2,41 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
-import json
-import os
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def corpus_dir() -> Path:
-    return Path(os.environ.get("NEWSWATCH_CORPUS", ROOT.parent / "shared" / "corpus" / "aeb"))
-
-
-@dataclass(frozen=True)
-class CorpusPage:
-    id: str
-    url: str
-    encoding: str
-    html: bytes
-    body: str
-
-
-def corpus_pages() -> list[CorpusPage]:
-    folder = corpus_dir()
-    if not (folder / "gt.jsonl").exists():
-        raise SystemExit(f"corpus not found at {folder} (set NEWSWATCH_CORPUS)")
-    pages = []
-    for line in (folder / "gt.jsonl").read_text(encoding="utf-8").splitlines():
-        entry = json.loads(line)
-        html = gzip.decompress((folder / entry["html"]).read_bytes())
-        pages.append(CorpusPage(entry["id"], entry["url"], entry["encoding"], html, entry["body"]))
-    return pages
+from bench.corpus import CorpusPage
 
 
 def _marked(html: bytes, number: int) -> bytes:

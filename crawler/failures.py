@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 from scrapy.exceptions import (
     CannotResolveHostError,
@@ -58,3 +60,17 @@ def classify(error: BaseException) -> tuple[str, str]:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0][:300] if text else error.__class__.__name__
+
+
+def retry_after_until(value: str | None, now: datetime) -> datetime | None:
+    """When a Retry-After header (seconds or an HTTP date, RFC 9110) lets us come back."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return now + timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when, now) if when.tzinfo else None

@@ -50,6 +50,14 @@ class Extracted:
 
 
 @dataclass(frozen=True)
+class Fingerprint:
+    """What story grouping compares (see crawler.fingerprints), computed beside extraction."""
+
+    bands: tuple[int, ...]  # MinHash band keys: near-duplicate candidates share one
+    evidence: tuple[tuple[str, str], ...]  # (key, label): names, numbers, quotes, links
+
+
+@dataclass(frozen=True)
 class Article:
     """An extracted article ready to be de-duplicated and stored."""
 
@@ -66,6 +74,7 @@ class Article:
     image_url: str | None
     content_hash: str  # crawler.dedupe.content_hash(text)
     fetched_at: datetime
+    fingerprint: Fingerprint | None = None  # computed at storage time when missing
 
 
 @dataclass(frozen=True)

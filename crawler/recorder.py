@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.storage import runs
+from crawler.failures import retry_after_until
+from crawler.storage import runs, schedule
 from crawler.storage.articles import Outcome
+from crawler.storage.models.base import utcnow
 
 log = logging.getLogger("newswatch.crawl")
 
@@ -38,6 +41,7 @@ class SourceTally:
     failed: int = 0
     skipped: int = 0
     first_error: str | None = None
+    retry_after_until: datetime | None = None  # the server asked us to wait until then
     finished: runs.RunTotals | None = None
 
     def status(self) -> str:
@@ -64,9 +68,14 @@ class RunRecorder:
         tally.last_activity = time.monotonic()
         return tally
 
-    def index_fetched(self, source: str, status: int | None) -> None:
+    def index_fetched(
+        self, source: str, status: int | None, *, retry_after: str | None = None
+    ) -> None:
         """A feed, sitemap or listing page was requested (status None: no response)."""
         tally = self._tally(source)
+        until = retry_after_until(retry_after, utcnow())
+        if until and (tally.retry_after_until is None or until > tally.retry_after_until):
+            tally.retry_after_until = until
         tally.index_fetches += 1
         tally.http_status = status if status is not None else tally.http_status
         if status == 304:
@@ -128,6 +137,8 @@ class RunRecorder:
                 )
                 runs.finish_run(session, tally.run_id, totals)
                 tally.finished = totals
+                if tally.retry_after_until:
+                    schedule.note_retry_after(session, tally.source_id, tally.retry_after_until)
                 log.info(
                     "%s: %s, %d links, %d fetched, %d new, %d duplicate, %d failed, %d skipped,"
                     " %.1fs%s",

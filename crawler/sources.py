@@ -20,6 +20,7 @@ class Source:
     language: str | None = None  # hint used when a page does not say
     tags: tuple[str, ...] = ()
     interval_seconds: int | None = None  # how often the scheduler polls; None = [crawl] default
+    cron: str | None = None  # or at these times (a five-field crontab) instead of an interval
     link_selector: str | None = None  # listing: CSS selector of article links
     link_pattern: str | None = None  # listing/sitemap: regex an article URL must match
     max_articles: int | None = None  # cap on new article fetches per run

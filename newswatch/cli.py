@@ -13,6 +13,9 @@ from newswatch.commands.alerts import alerts
 from newswatch.commands.crawl import crawl, demo
 from newswatch.commands.export import export
 from newswatch.commands.review import articles, failures, show, sources
+from newswatch.commands.serve import serve
+from newswatch.commands.service import run, status
+from newswatch.commands.stories import stories, story
 from newswatch.logs import setup_logging
 from newswatch.settings import ConfigError
 
@@ -85,7 +88,12 @@ def cli(ctx: click.Context, config, database, verbose, quiet, log_json) -> None:
     ctx.obj = App(config, database)
 
 
-for command in (crawl, demo, articles, show, export, sources, failures, alerts):
+COMMANDS = (
+    crawl, demo, run, status,  # collect
+    articles, show, stories, story, export, sources, failures, serve,  # review
+    alerts,
+)  # fmt: skip
+for command in COMMANDS:
     cli.add_command(command)
 
 

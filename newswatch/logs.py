@@ -21,6 +21,7 @@ QUIET = {
     "courlan": logging.ERROR,
     "charset_normalizer": logging.ERROR,
     "alembic": logging.WARNING,
+    "apscheduler": logging.WARNING,  # a line per job run; the service logs what matters
     "py.warnings": logging.ERROR,
 }
 

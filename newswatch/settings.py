@@ -9,22 +9,33 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from apscheduler.triggers.cron import CronTrigger
 
 from alerts.config import AlertSettings, parse_alert_settings
 from crawler.sources import SOURCE_KINDS, CrawlOptions, Source
 from newswatch.config_reader import Problem, TableReader
+from newswatch.scheduling.health import HealthRules
+from newswatch.scheduling.polling import PollingPolicy
 
 DEFAULT_CONFIG = Path("config/newswatch.toml")
 DEFAULT_DATABASE_URL = "sqlite:///newswatch.db"
 DEFAULT_INTERVAL = 30 * 60.0
-TOP_LEVEL = ("storage", "crawl", "topics", "sources", "alerts", "channels", "rules")
+TOP_LEVEL = (
+    "storage", "crawl", "service", "topics", "sources", "alerts", "channels", "rules",
+)  # fmt: skip
 SOURCE_KEYS = (
-    "name", "kind", "url", "urls", "language", "tags", "interval", "link_selector",
+    "name", "kind", "url", "urls", "language", "tags", "interval", "cron", "link_selector",
     "link_pattern", "max_articles", "allow_private_links", "enabled",
+)  # fmt: skip
+SERVICE_KEYS = (
+    "workers", "min_interval", "max_interval", "adaptive", "jitter", "alerts_interval",
+    "admin_channel", "failing_after", "quiet_factor", "quiet_after", "stop_timeout", "timezone",
 )  # fmt: skip
 CRAWL_KEYS = (
     "user_agent", "concurrency", "per_domain_concurrency", "delay", "autothrottle", "timeout",
@@ -53,6 +64,19 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class ServiceSettings:
+    """`[service]`: how `newswatch run` schedules crawls and watches source health."""
+
+    polling: PollingPolicy = field(default_factory=PollingPolicy)
+    health: HealthRules = field(default_factory=HealthRules)
+    workers: int = 2  # crawl processes at once, each crawling a batch of due sources
+    alerts_interval: float = 60.0  # the alerts round also runs this often (retries, digests)
+    admin_channel: str | None = None  # where source health changes are announced
+    stop_timeout: float = 30.0  # how long SIGTERM waits for in-flight crawls
+    timezone: str = "UTC"  # of sources' cron expressions; [alerts] timezone by default
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path
     database_url: str
@@ -61,6 +85,7 @@ class Settings:
     topics: tuple[Topic, ...]
     sources: tuple[Source, ...]
     alerts: AlertSettings
+    service: ServiceSettings = field(default_factory=ServiceSettings)
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -100,10 +125,56 @@ def parse_settings(document: dict, path: Path, env: Mapping[str, str]) -> Settin
 
     alerts, alert_problems = parse_alert_settings(document, env)
     problems.extend(Problem(key, message) for key, message in alert_problems)
+    service = _service(top.subtable("service"), default_interval, alerts)
 
     if problems:
         raise ConfigError(path, problems)
-    return Settings(path, database_url, crawl, default_interval, topics, sources, alerts)
+    return Settings(path, database_url, crawl, default_interval, topics, sources, alerts, service)
+
+
+def _service(
+    reader: TableReader, default_interval: float, alerts: AlertSettings
+) -> ServiceSettings:
+    reader.only(SERVICE_KEYS)
+    defaults, rules = PollingPolicy(), HealthRules()
+    # The band holds the default interval, so a short [crawl] interval is not overruled.
+    low = reader.duration("min_interval", min(defaults.min_interval, default_interval))
+    high = reader.duration("max_interval", max(defaults.max_interval, default_interval))
+    if low > high:
+        reader.problem("max_interval", f"must not be shorter than min_interval ({low:g}s)")
+    jitter = reader.number("jitter", defaults.jitter)
+    if jitter > 0.5:
+        reader.problem("jitter", f"must be a share from 0 to 0.5 of the interval (got {jitter})")
+        jitter = defaults.jitter
+    workers = reader.values.get("workers", "auto")
+    if workers == "auto":
+        workers = max(os.cpu_count() or 1, 1)  # a crawl process per core
+    else:
+        workers = reader.number("workers", 2, minimum=1, integer=True)
+    timezone = reader.text("timezone", alerts.timezone)
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        reader.problem("timezone", f"unknown time zone {timezone!r} (e.g. Europe/Brussels)")
+        timezone = "UTC"
+    channel = reader.text("admin_channel")
+    if channel is not None and channel not in alerts.channels:
+        known = ", ".join(sorted(alerts.channels))
+        reader.problem("admin_channel", f"no channel named {channel!r} (known: {known})")
+    return ServiceSettings(
+        polling=PollingPolicy(low, high, reader.flag("adaptive", defaults.adaptive), jitter),
+        health=HealthRules(
+            failing_after=reader.number("failing_after", rules.failing_after, minimum=1,
+                                        integer=True),
+            quiet_factor=reader.number("quiet_factor", rules.quiet_factor, minimum=1),
+            quiet_after=reader.duration("quiet_after", rules.quiet_after),
+        ),
+        workers=workers,
+        alerts_interval=reader.duration("alerts_interval", ServiceSettings.alerts_interval),
+        admin_channel=channel,
+        stop_timeout=reader.duration("stop_timeout", ServiceSettings.stop_timeout),
+        timezone=timezone,
+    )  # fmt: skip
 
 
 def _crawl_options(reader: TableReader) -> tuple[CrawlOptions, float]:
@@ -162,6 +233,15 @@ def _source(reader: TableReader) -> Source | None:
     if kind == "listing" and not (reader.values.get("link_selector") or pattern):
         reader.problem("link_selector", "a listing source needs link_selector or link_pattern")
     interval = reader.duration("interval", None)
+    cron = reader.text("cron")
+    if cron is not None:
+        try:
+            CronTrigger.from_crontab(cron)
+        except ValueError as error:
+            reader.problem("cron", f'must be a crontab like "*/15 6-22 * * *" ({error})')
+            cron = None
+        if interval:
+            reader.problem("cron", "give interval or cron, not both")
     source = Source(
         name=name or "",
         kind=kind or "feed",
@@ -169,6 +249,7 @@ def _source(reader: TableReader) -> Source | None:
         language=reader.text("language"),
         tags=reader.strings("tags"),
         interval_seconds=int(interval) if interval else None,
+        cron=cron,
         link_selector=reader.text("link_selector"),
         link_pattern=pattern,
         max_articles=reader.number("max_articles", None, minimum=1, integer=True),

@@ -106,3 +106,10 @@ def test_unknown_source_is_named(crawled):
     )
     assert result.exit_code == 2
     assert "no source named 'nope'" in result.output
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_made_inert():
+    from newswatch.commands.export import csv_safe
+
+    safe = csv_safe({"title": '=HYPERLINK("http://x")', "text": "-2 dead", "id": 3, "lead": "ok"})
+    assert safe == {"title": '\'=HYPERLINK("http://x")', "text": "'-2 dead", "id": 3, "lead": "ok"}

@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import gzip
-import json
-import os
-import re
 import statistics
-from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from bench.corpus import corpus_dir, corpus_pages, token_f1
 from crawler.extract import ExtractionError, ExtractOptions, decode_html, extract_article
 
-CORPUS = Path(
-    os.environ.get("NEWSWATCH_CORPUS")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-)
-AEB = CORPUS / "aeb"
+AEB = corpus_dir()
 # Measured 0.959 (plain) and 0.961 (fast) with trafilatura 2.3.1; the floor leaves room for
 # noise from dependency updates, not for a real regression.
 F1_FLOOR = 0.94
-_TOKEN = re.compile(r"\W+")
-
-
-def tokens(text: str) -> Counter[str]:
-    return Counter(token for token in _TOKEN.split(text.lower()) if token)
-
-
-def token_f1(extracted: str, truth: str) -> float:
-    """Multiset precision and recall of lower-cased word tokens, as the corpus README defines."""
-    got, want = tokens(extracted), tokens(truth)
-    common = sum((got & want).values())
-    if not common:
-        return 0.0
-    precision, recall = common / sum(got.values()), common / sum(want.values())
-    return 2 * precision * recall / (precision + recall)
 
 
 def test_token_f1() -> None:
@@ -47,16 +23,13 @@ def test_token_f1() -> None:
 
 @pytest.fixture(scope="module")
 def corpus() -> list[dict[str, str]]:
-    if not (AEB / "gt.jsonl").is_file():
+    pages = corpus_pages(AEB)
+    if not pages:
         pytest.skip(f"extraction corpus not found at {AEB} (set NEWSWATCH_CORPUS to its parent)")
-    pages = []
-    with (AEB / "gt.jsonl").open(encoding="utf-8") as lines:
-        for line in lines:
-            record = json.loads(line)
-            raw = gzip.decompress((AEB / record["html"]).read_bytes())
-            record["html_text"] = decode_html(raw, record["encoding"])
-            pages.append(record)
-    return pages
+    return [
+        {"id": p.id, "url": p.url, "body": p.body, "html_text": decode_html(p.html, p.encoding)}
+        for p in pages
+    ]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ from scrapy.exceptions import DropItem
 
 from crawler import items
 from crawler.dedupe import content_hash
-from crawler.extract import ExtractionError, ExtractOptions, extract_page
+from crawler.extract import ExtractionError, ExtractOptions
+from crawler.fingerprints import extract_and_fingerprint
 from crawler.storage.models.base import utcnow
 from crawler.urls import choose_canonical
 
@@ -45,10 +46,12 @@ class ExtractPipeline:
     async def process_item(self, page: items.ArticlePage) -> items.Article:
         try:
             if self.pool is None:
-                extracted = extract_page(page, self.options)
+                extracted, prints = extract_and_fingerprint(page, self.options)
             else:
                 loop = asyncio.get_running_loop()
-                extracted = await loop.run_in_executor(self.pool, extract_page, page, self.options)
+                extracted, prints = await loop.run_in_executor(
+                    self.pool, extract_and_fingerprint, page, self.options
+                )
         except ExtractionError as error:
             self.recorder.failed(page.source, page.final_url, "extraction", str(error))
             raise DropItem(f"{page.final_url}: {error}") from None
@@ -70,4 +73,5 @@ class ExtractPipeline:
             image_url=extracted.image_url,
             content_hash=content_hash(extracted.text),
             fetched_at=utcnow(),
+            fingerprint=prints,
         )

@@ -54,6 +54,14 @@ class NewsSpider(scrapy.Spider):
         # (dont_filter) because it would silently drop a redirect back to a URL already
         # seen — a redirect loop would vanish instead of being reported.
         self.requested: set[str] = set()
+        self.fetched_indexes: list[dict[str, Any]] = []
+
+    def closed(self, reason: str) -> None:
+        if reason != "finished":
+            return  # stopped early: the next crawl reads these feeds in full again
+        with self.context.sessions() as session:
+            for fetch in self.fetched_indexes:
+                fetch_state.save_fetch(session, **fetch)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         with self.context.sessions() as session:
@@ -92,17 +100,20 @@ class NewsSpider(scrapy.Spider):
         source = self.by_name[response.meta["source"]]
         recorder = self.context.recorder
         recorder.index_fetched(source.name, response.status)
-        with self.context.sessions() as session:
-            fetch_state.save_fetch(
-                session,
-                url=response.request.url,
-                source_id=self.context.source_ids[source.name],
-                status=response.status,
-                etag=_header(response, "ETag"),
-                last_modified=_header(response, "Last-Modified"),
-            )
+        fetch = {
+            "url": response.request.url,
+            "source_id": self.context.source_ids[source.name],
+            "status": response.status,
+            "etag": _header(response, "ETag"),
+            "last_modified": _header(response, "Last-Modified"),
+        }
         if response.status == 304:
+            with self.context.sessions() as session:
+                fetch_state.save_fetch(session, **fetch)
             return
+        # New validators are saved when the crawl finishes: saved now, a crawl stopped
+        # before the new articles are stored would get a 304 next time and miss them.
+        self.fetched_indexes.append(fetch)
         try:
             links, sitemaps = self._read_index(source, response)
         except (MalformedFeed, MalformedSitemap) as error:
@@ -140,7 +151,10 @@ class NewsSpider(scrapy.Spider):
         request = failure.request
         response = getattr(failure.value, "response", None)
         source = self.by_name[request.meta["source"]]
-        self.context.recorder.index_fetched(source.name, response.status if response else None)
+        status = response.status if response else None
+        # A throttled or unavailable feed may say when to come back; the scheduler obeys.
+        retry_after = _header(response, "Retry-After") if status in (429, 503) else None
+        self.context.recorder.index_fetched(source.name, status, retry_after=retry_after)
         reason, detail = classify(failure.value)
         self._index_failure(source, request.url, reason, detail)
 

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crawler import items
+from crawler.fingerprints import fingerprint
+from crawler.storage import stories
 from crawler.storage.models import Article, Source, Story
 
 
 class Outcome(enum.Enum):
-    NEW = "new"  # first time this text was seen: a new story
-    DUPLICATE_TEXT = "duplicate_text"  # stored, joined the story of the same text elsewhere
+    NEW = "new"  # first time this text was seen: a new story, or a new telling of a stored one
+    DUPLICATE_TEXT = "duplicate_text"  # stored, joined the story of the same or a near copy
     KNOWN_URL = "known_url"  # this canonical URL was stored already: nothing written
 
 
@@ -29,8 +31,10 @@ class Stored:
 
 
 def add_article(session: Session, source_id: int, article: items.Article) -> Stored:
-    """Store `article` once per canonical URL, joining the story of identical text.
+    """Store `article` once per canonical URL, in the story it belongs to.
 
+    The story is the one of identical text, else of a near-duplicate, else of an article
+    sharing rare evidence in the time window (crawler.storage.stories), else a new one.
     Commits, so the article is durable before the caller reports it done.
     """
     existing = session.execute(
@@ -39,6 +43,8 @@ def add_article(session: Session, source_id: int, article: items.Article) -> Sto
     if existing:
         return Stored(Outcome.KNOWN_URL, existing.id, existing.story_id)
 
+    prints = article.fingerprint or fingerprint(article.text)
+    dated_at = article.published_at or article.fetched_at
     original = session.execute(
         select(Article.id, Article.story_id)
         .where(Article.content_hash == article.content_hash)
@@ -46,13 +52,17 @@ def add_article(session: Session, source_id: int, article: items.Article) -> Sto
         .limit(1)
     ).first()
     if original:
-        story_id, duplicate_of = original.story_id, original.id
-        reason = f"same text as article #{original.id}"
+        placement = stories.Placement(
+            original.story_id, original.id, f"same text as article #{original.id}"
+        )
     else:
+        placement = stories.place(session, article.text, prints, dated_at, article.language)
+    story_id = placement.story_id
+    if story_id is None:
         story = Story()
         session.add(story)
         session.flush()
-        story_id, duplicate_of, reason = story.id, None, "first"
+        story_id = story.id
 
     row = Article(
         source_id=source_id,
@@ -68,12 +78,18 @@ def add_article(session: Session, source_id: int, article: items.Article) -> Sto
         image_url=article.image_url,
         content_hash=article.content_hash,
         story_id=story_id,
-        duplicate_of_id=duplicate_of,
-        story_reason=reason,
+        duplicate_of_id=placement.duplicate_of,
+        story_reason=placement.reason,
         fetched_at=article.fetched_at,
     )
     session.add(row)
     try:
+        session.flush()
+        # A copy tells the story again in the same words: its keys are not new to the story.
+        fresh = None if placement.story_id is None else ()
+        if placement.story_id is not None and placement.duplicate_of is None:
+            fresh = {key for key, _ in prints.evidence} - placement.known_keys
+        stories.index(session, row.id, story_id, prints, dated_at, counted=fresh)
         session.commit()
     except IntegrityError:
         # Another writer stored the same URL between our check and our insert.
@@ -82,7 +98,7 @@ def add_article(session: Session, source_id: int, article: items.Article) -> Sto
             select(Article.id, Article.story_id).where(Article.url == article.url)
         ).one()
         return Stored(Outcome.KNOWN_URL, winner.id, winner.story_id)
-    outcome = Outcome.DUPLICATE_TEXT if duplicate_of else Outcome.NEW
+    outcome = Outcome.DUPLICATE_TEXT if placement.duplicate_of else Outcome.NEW
     return Stored(outcome, row.id, story_id)
 
 
@@ -110,7 +126,7 @@ class ArticleFilter:
     since: datetime | None = None
     until: datetime | None = None
     text: str | None = None  # case-insensitive substring of title or body
-    include_duplicates: bool = True
+    include_duplicates: bool = True  # False: one article per story (--collapse)
 
 
 def _filtered(query: Select, where: ArticleFilter) -> Select:
@@ -132,7 +148,10 @@ def _filtered(query: Select, where: ArticleFilter) -> Select:
         pattern = f"%{where.text}%"
         query = query.where(or_(Article.title.ilike(pattern), Article.text.ilike(pattern)))
     if not where.include_duplicates:
-        query = query.where(Article.duplicate_of_id.is_(None))
+        # One line per story: its first article among those the other filters keep.
+        firsts = select(func.min(Article.id)).join(Source, Article.source_id == Source.id)
+        firsts = _filtered(firsts, replace(where, include_duplicates=True))
+        query = query.where(Article.id.in_(firsts.group_by(Article.story_id)))
     return query
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session
 
 from crawler import sources as config
@@ -62,18 +62,27 @@ class SourceHealth:
         return "ok"
 
 
-def source_health(session: Session) -> Sequence[SourceHealth]:
-    latest = (
+def latest_runs() -> Subquery:
+    """(source_id, run_id) of each source's newest finished run."""
+    return (
         select(CrawlRun.source_id, func.max(CrawlRun.id).label("run_id"))
         .where(CrawlRun.finished_at.is_not(None))
         .group_by(CrawlRun.source_id)
         .subquery()
     )
-    counts = (
+
+
+def article_counts() -> Subquery:
+    """(source_id, n): how many articles each source has stored."""
+    return (
         select(Article.source_id, func.count(Article.id).label("n"))
         .group_by(Article.source_id)
         .subquery()
     )
+
+
+def source_health(session: Session) -> Sequence[SourceHealth]:
+    latest, counts = latest_runs(), article_counts()
     query = (
         select(Source, CrawlRun, counts.c.n)
         .outerjoin(latest, latest.c.source_id == Source.id)

@@ -20,7 +20,21 @@ FIELDS = (
 )  # fmt: skip
 
 
-def _record(article, source: str) -> dict:
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection);
+# a leading apostrophe makes it text. Crawled titles are untrusted, so CSV cells get it.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(record: dict) -> dict:
+    """The record with every text cell a spreadsheet would run as a formula made inert."""
+    return {
+        key: "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+        for key, value in record.items()
+    }
+
+
+def export_record(article, source: str) -> dict:
+    """One article as the exports (command line and web) write it."""
     record = {name: getattr(article, name, None) for name in FIELDS}
     record["source"] = source
     for name in ("published_at", "fetched_at"):
@@ -55,10 +69,10 @@ def export(app: App, fmt: str, output: Path | None, **filters) -> None:
         if fmt == "csv":
             writer = csv.DictWriter(stream, fieldnames=FIELDS)
             writer.writeheader()
-            writer.writerows(_record(a, s) for a, s in rows)
+            writer.writerows(csv_safe(export_record(a, s)) for a, s in rows)
         else:
             for article, source in rows:
-                stream.write(json.dumps(_record(article, source), ensure_ascii=False) + "\n")
+                stream.write(json.dumps(export_record(article, source), ensure_ascii=False) + "\n")
     finally:
         if output:
             stream.close()

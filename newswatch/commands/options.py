@@ -55,7 +55,7 @@ def article_filters(command):
             click.option("--text", metavar="WORDS",
                          help="Title or body contains this text (case-insensitive)."),
             click.option("--collapse", is_flag=True,
-                         help="Hide copies of a story stored under another URL."),
+                         help="One line per story: its first article, with the story's size."),
         ]
     ):  # fmt: skip
         command = option(command)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.storage import articles as article_queries
 from crawler.storage import runs
 from crawler.storage import sources as source_queries
+from crawler.storage import stories as story_queries
 from crawler.storage.articles import ArticleFilter
 from newswatch.app import App
 from newswatch.commands.options import article_filters, config_option
@@ -39,6 +40,11 @@ def print_articles(
 ) -> None:
     with sessions() as session:
         rows = article_queries.list_articles(session, where, limit=limit)
+        collapsed = (
+            {}
+            if where.include_duplicates
+            else story_queries.summaries(session, [article.story_id for article, _ in rows])
+        )
     console = _console()
     if not rows:
         console.print("No stored articles match.")
@@ -50,6 +56,11 @@ def print_articles(
         copy = (
             f" [dim](copy of #{article.duplicate_of_id})[/dim]" if article.duplicate_of_id else ""
         )
+        story = collapsed.get(article.story_id)
+        if story and story.articles > 1:
+            outlets = f"{story.outlets} outlet{'s' if story.outlets != 1 else ''}"
+            size = f"{story.articles} articles, {outlets}"
+            copy = f" [dim](story #{story.id}: {size})[/dim]"
         table.add_row(
             str(article.id),
             _when(article.published_at or article.fetched_at),

@@ -1,6 +1,8 @@
 """All tables, one module per aggregate; importing this package registers them on Base."""
 
 from crawler.storage.models import alerts as alerts  # registers the alert tables
+from crawler.storage.models import schedule as schedule  # registers the schedule table
+from crawler.storage.models import stories as stories  # registers the story index tables
 from crawler.storage.models.articles import Article, Story
 from crawler.storage.models.base import Base, UTCDateTime
 from crawler.storage.models.crawl import CrawlRun, Failure, FetchState, Source

@@ -1,0 +1,70 @@
+"""`newswatch serve`: the review web UI, Atom feeds and JSON API over the stored feed."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from newswatch.app import App
+from newswatch.commands.options import config_option
+from newswatch.web.options import TOKEN_ENV, UnsafeBind, WebOptions
+
+
+def web_options(host: str, port: int, read_only: bool, env=None) -> WebOptions:
+    """Options from the command line and the token from the environment; refuses unsafe ones."""
+    env = os.environ if env is None else env
+    try:
+        return WebOptions(host=host, port=port, token=env.get(TOKEN_ENV) or None,
+                          read_only=read_only)  # fmt: skip
+    except UnsafeBind as error:
+        raise click.UsageError(str(error)) from None
+
+
+@click.command()
+@config_option
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help=f"Address to listen on. Beyond loopback, ${TOKEN_ENV} must be set.",
+)
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on.",
+)
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Refuse every action that changes state (retrying deliveries).",
+)
+@click.pass_obj
+def serve(app: App, host: str, port: int, read_only: bool) -> None:
+    """Serve the web UI: the stored feed, search, stories, alert log and sources.
+
+    Also serves Atom feeds (/feeds/rules/NAME, /feeds/tags/TAG, /feeds/search?q=...),
+    the JSON API (/api/, described by /api/openapi.json) and CSV/JSONL exports.
+    Retrying a dead delivery needs the token in $NEWSWATCH_WEB_TOKEN when it is set;
+    serving beyond loopback refuses to start without one.
+
+    \b
+    Examples:
+      newswatch serve
+      NEWSWATCH_WEB_TOKEN=$(openssl rand -hex 16) newswatch serve --host 0.0.0.0
+    """
+    from newswatch.web import create_app
+    from newswatch.web.server import listen, serve_forever
+
+    options = web_options(host, port, read_only)
+    web = create_app(app.engine(), app.settings, options)
+    listener = listen(options)
+    click.echo(f"newswatch: serving http://{_netloc(host, listener.getsockname()[1])}/ "
+               "(Ctrl+C stops)", err=True)  # fmt: skip
+    serve_forever(web, listener)
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -1,0 +1,98 @@
+"""Story commands: `stories` lists stories, `story ID` shows one and why each member joined."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from crawler.storage import stories as story_queries
+from newswatch.app import App
+from newswatch.commands.options import DateType, config_option
+
+
+def _console() -> Console:
+    # Piped output keeps whole lines (for grep and less) instead of an 80-column wrap.
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")  # crawled titles are not rich markup
+
+
+@click.command()
+@config_option
+@click.option("--min-size", default=1, show_default=True, metavar="N",
+              help="Only stories of at least N articles.")  # fmt: skip
+@click.option("--since", type=DateType(), help="Only stories first seen on or after this date.")
+@click.option("-n", "--limit", default=30, show_default=True, help="How many stories to list.")
+@click.pass_obj
+def stories(app: App, min_size: int, since: datetime | None, limit: int) -> None:
+    """List stories, newest first: size, outlets, languages, first seen, first headline.
+
+    A story groups every copy of one piece of news (syndicated, republished) and other
+    outlets' reports of the same event, in any language (see `newswatch story ID`).
+
+    \b
+    Examples:
+      newswatch stories --min-size 2
+      newswatch stories --since 2026-11-01 -n 100
+    """
+    with app.sessions()() as session:
+        found = story_queries.list_stories(session, min_articles=min_size, limit=limit, since=since)
+    if not found:
+        click.echo("No stored stories match.")
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("story", "articles", "outlets", "languages", "first seen", "title"):
+        table.add_column(column, no_wrap=column != "title", overflow="fold")
+    for story in found:
+        table.add_row(
+            f"#{story.id}", str(story.articles), str(story.outlets),
+            ", ".join(story.languages) or "?", _when(story.first_seen),
+            _escape(story.title or ""),
+        )  # fmt: skip
+    _console().print(table)
+
+
+@click.command()
+@config_option
+@click.argument("story_id", type=int, metavar="ID")
+@click.pass_obj
+def story(app: App, story_id: int) -> None:
+    """Show one story: its articles in the order they joined, and why each joined.
+
+    "near-duplicate of #12" means the text is a copy of article 12 (boilerplate, headline or
+    a cut paragraph aside); "shares … with #12" lists the names, numbers, quotes or links
+    it has in common with article 12, published within two days of it.
+
+    \b
+    Example:
+      newswatch story 7
+    """
+    with app.sessions()() as session:
+        found = story_queries.members(session, story_id)
+        summary = story_queries.summaries(session, [story_id]).get(story_id)
+    if not found or summary is None:
+        raise click.ClickException(f"no story with id {story_id}")
+    outlets = f"{summary.outlets} outlet{'s' if summary.outlets != 1 else ''}"
+    click.echo(
+        f"Story #{story_id}: {summary.articles} articles from {outlets} "
+        f"({', '.join(summary.languages) or '?'}), first seen {_when(summary.first_seen)}"
+    )
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("article", "published", "source", "lang", "title", "why"):
+        table.add_column(column, no_wrap=column in ("article", "published"), overflow="fold")
+    for member in found:
+        table.add_row(
+            f"#{member.id}", _when(member.dated), member.source, member.language or "?",
+            _escape(member.title or member.url), _escape(member.reason),
+        )  # fmt: skip
+    _console().print(table)

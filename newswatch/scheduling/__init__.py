@@ -1,0 +1,1 @@
+"""The always-on service: APScheduler jobs, crawl worker processes, adaptive polling, health."""

@@ -1,0 +1,199 @@
+"""The long-running service: one APScheduler job per source, one alerts job, crawl workers.
+
+    source job (interval or cron; max_instances=1, coalesced) ──due──► CrawlPool queue
+    CrawlPool slot ──batch of due sources──► worker process (crawler.run.crawl) ──exit──►
+        bookkeeping: next poll and health per source (saved) ──► job rescheduled,
+        alerts job kicked when articles were stored
+    alerts job (every alerts_interval, and when kicked) ──► match, then deliver
+
+All state that matters lives in the database (articles, alert watermark, deliveries,
+validators, schedule), so a restart runs what is due and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+
+from alerts.dispatch import build_channels
+from crawler.sources import Source
+from crawler.storage import schedule
+from crawler.storage.engine import sessions
+from crawler.storage.models.base import utcnow
+from crawler.storage.schedule import Schedule
+from crawler.storage.sources import sync_sources
+from newswatch.scheduling.alerts_round import AlertsRound
+from newswatch.scheduling.bookkeeping import FixedTimes, Policies, settle_batch
+from newswatch.scheduling.pool import CrawlPool
+from newswatch.scheduling.worker import BatchJob, WorkerProcesses
+from newswatch.settings import Settings
+
+log = logging.getLogger(__name__)
+ALERTS_JOB = "alerts"
+
+
+def job_id(source: str) -> str:
+    return f"source:{source}"
+
+
+class Service:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        verbosity: int = 0,
+        json_logs: bool = False,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+        processes: WorkerProcesses | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions(engine)
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.processes = processes or WorkerProcesses()
+        self.by_name = {source.name: source for source in settings.sources}
+        self.pool = CrawlPool(self._crawl, settings.service.workers, site=self._site)
+        self.policies = Policies(
+            settings.service.polling, settings.service.health, settings.default_interval
+        )
+        channels = build_channels(settings.alerts)
+        admin = settings.service.admin_channel
+        self.admin = channels[admin] if admin else None
+        self.alerts = AlertsRound(engine, settings.alerts, channels, clock)
+        self.ids: dict[str, int] = {}
+        self.zone = ZoneInfo(settings.service.timezone)
+        self.stopping = threading.Event()
+        self._log_options = (verbosity, json_logs)
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            # Source jobs only queue their source, so a few threads serve them all; the
+            # alerts job gets its own thread, as a slow channel may hold it for a while.
+            executors={"default": ThreadPoolExecutor(4), "alerts": ThreadPoolExecutor(1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        now = self.clock()
+        with self.sessions() as session:
+            self.ids = sync_sources(session, self.settings.sources)
+            abandoned = schedule.abandon_unfinished_runs(session, now)
+            saved = schedule.load(session, self.ids.values())
+        if abandoned:
+            log.info("closed %d runs a stopped crawl left open", abandoned)
+        for source in self.settings.sources:
+            state = saved.get(self.ids[source.name])
+            due = state.next_due_at if state and state.next_due_at else now
+            # A poll planned under an older, longer interval is not waited for.
+            longest = max(self.policies.polling.max_interval, self._base_interval(source))
+            due = min(due, now + timedelta(seconds=longest))
+            self.scheduler.add_job(
+                self.pool.submit, self._trigger(source, state), args=[source.name],
+                id=job_id(source.name), name=f"poll {source.name}", next_run_time=max(due, now),
+            )  # fmt: skip
+        self.scheduler.add_job(
+            self.alerts.run, IntervalTrigger(seconds=self.settings.service.alerts_interval),
+            id=ALERTS_JOB, name="alerts", executor="alerts", next_run_time=now,
+        )  # fmt: skip
+        self.pool.start()
+        self.scheduler.start()
+        admin = self.settings.service.admin_channel
+        log.info(
+            "service running: %d sources, %d crawl workers, health notices to %s",
+            len(self.settings.sources), self.settings.service.workers, admin or "the log only",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        """Stop polling, let in-flight crawls finish (or kill them after stop_timeout)."""
+        self.stopping.set()
+        if self.scheduler.running:
+            self.scheduler.pause()
+        self.pool.close()
+        self.processes.stop_all(self.settings.service.stop_timeout)
+        self.pool.join()
+        with contextlib.suppress(SchedulerNotRunningError):  # start() failed early
+            self.scheduler.shutdown(wait=True)  # an alerts round in flight completes
+        log.info("service stopped")
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    def _site(self, name: str) -> str:
+        return urlsplit(self.by_name[name].urls[0]).hostname or name
+
+    def _base_interval(self, source: Source) -> float:
+        return float(source.interval_seconds or self.settings.default_interval)
+
+    def _trigger(self, source: Source, state: Schedule | None) -> BaseTrigger:
+        if source.cron:
+            return CronTrigger.from_crontab(source.cron, timezone=self.zone)
+        interval = state.interval_seconds if state and state.interval_seconds else None
+        return IntervalTrigger(seconds=max(interval or self._base_interval(source), 1.0))
+
+    def _fixed_times(self, source: Source) -> FixedTimes | None:
+        if not source.cron:
+            return None
+        trigger = CronTrigger.from_crontab(source.cron, timezone=self.zone)
+        return lambda after: trigger.get_next_fire_time(None, after)
+
+    def _crawl(self, names: tuple[str, ...]) -> None:
+        """One pool slot's batch: a worker process, then bookkeeping and rescheduling."""
+        batch = {name: (self.by_name[name], self.ids[name]) for name in names}
+        with self.sessions() as session:
+            after = schedule.last_run_id(session)
+        verbosity, json_logs = self._log_options
+        job = BatchJob(
+            tuple(source for source, _ in batch.values()), self.settings.crawl,
+            self.settings.database_url, verbosity, json_logs, os.getpid(),
+        )  # fmt: skip
+        polled_at, started = self.clock(), time.monotonic()
+        started_worker, exit_code = self.processes.run(job)
+        crawled = time.monotonic()
+        if not started_worker:
+            return  # stopping
+        if exit_code:
+            log.warning("crawl worker for %s exited with status %s", ", ".join(names), exit_code)
+        stopping = self.stopping.is_set()
+        settled, new = settle_batch(
+            self.sessions, batch, after, self.policies, self.clock(), self.rng, self.admin,
+            self._fixed_times, stopping=stopping, polled_at=polled_at,
+        )  # fmt: skip
+        log.debug(
+            "batch of %d sources: crawl %.1fs, bookkeeping %.1fs", len(names),
+            crawled - started, time.monotonic() - crawled,
+        )  # fmt: skip
+        if stopping:
+            return
+        for name, state in settled.items():
+            self._reschedule(self.by_name[name], state)
+        if new:
+            self.alerts.kick(lambda: self._modify(ALERTS_JOB, next_run_time=datetime.now(UTC)))
+
+    def _reschedule(self, source: Source, state: Schedule) -> None:
+        changes: dict = {"next_run_time": state.next_due_at}
+        if not source.cron and state.interval_seconds:
+            changes["trigger"] = IntervalTrigger(seconds=max(state.interval_seconds, 1.0))
+        self._modify(job_id(source.name), **changes)
+
+    def _modify(self, job: str, **changes) -> None:
+        with contextlib.suppress(JobLookupError, SchedulerNotRunningError):  # shutting down
+            self.scheduler.modify_job(job, **changes)

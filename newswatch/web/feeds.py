@@ -1,0 +1,100 @@
+"""Atom feeds of the stored feed: per alert rule, per tag and per search; one entry per story."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crawler.storage import alert_log, feed
+from crawler.storage.feed import FeedFilter, FeedItem
+from newswatch.web import atom
+from newswatch.web.context import Web, web
+from newswatch.web.params import FeedView
+from newswatch.web.present import Highlighter, safe_href, shorten
+
+ENTRIES = 50
+MEDIA_TYPE = "application/atom+xml; charset=utf-8"
+
+
+def _entry(request: Request, item: FeedItem, summary: str, updated=None) -> atom.Entry:
+    story = str(request.url_for("story", story_id=item.story_id))
+    return atom.Entry(
+        id=atom.story_entry_id(item.story_id),
+        title=item.title or item.url,
+        updated=updated or item.published_at or item.fetched_at,
+        published=item.published_at,
+        link=safe_href(item.url) or story,
+        related=story,
+        author=item.site_name or item.source,
+        summary=summary,
+        language=item.language,
+        categories=(item.source,),
+    )
+
+
+def _response(request: Request, title: str, html_url: str, entries: list[atom.Entry],
+              subtitle: str | None = None) -> Response:  # fmt: skip
+    key = request.url.path + "?" + urlencode(sorted(request.query_params.multi_items()))
+    document = atom.Feed(
+        id=atom.feed_id(key),
+        title=title,
+        subtitle=subtitle,
+        self_url=str(request.url),
+        html_url=str(request.base_url).rstrip("/") + html_url,
+        entries=tuple(entries),
+    )
+    return Response(atom.render(document), media_type=MEDIA_TYPE)
+
+
+def _stories(current: Web, where: FeedFilter) -> list[FeedItem]:
+    with current.sessions() as session:
+        return feed.story_entries(session, where, ENTRIES)
+
+
+def rule_feed(request: Request) -> Response:
+    """The stories a rule alerted on, newest match first."""
+    current = web(request)
+    rule = request.path_params["rule"]
+    with current.sessions() as session:
+        found = alert_log.rule_matches(session, rule, ENTRIES)
+    configured = current.configured_rules()
+    if not found and rule not in configured:
+        raise HTTPException(404, f"no alert rule named {rule!r}")
+    entries = [
+        _entry(request, match.article,
+               " … ".join(s["text"] for s in match.snippets) or _plain(match.article),
+               match.matched_at)
+        for match in found
+    ]  # fmt: skip
+    subtitle = f"Query: {configured[rule]}" if rule in configured else None
+    return _response(request, f"newswatch: rule {rule}", f"/?rule={quote(rule)}", entries,
+                     subtitle)  # fmt: skip
+
+
+def tag_feed(request: Request) -> Response:
+    """Stories from the sources carrying a tag (a topic), newest first."""
+    tag = request.path_params["tag"]
+    items = _stories(web(request), FeedFilter(tag=tag))
+    label = web(request).topics().get(tag, tag)
+    entries = [_entry(request, item, _plain(item)) for item in items]
+    return _response(request, f"newswatch: {label}", f"/?tag={quote(tag)}", entries)
+
+
+def search_feed(request: Request) -> Response:
+    """Any view of the feed page (search and filters) as a feed: subscribe to a search."""
+    view = FeedView.from_query(request.query_params)
+    where = view.filter()
+    items = _stories(web(request), where)
+    marks = Highlighter.for_query(where.search)
+    entries = [
+        _entry(request, item, "".join(text for text, _ in marks.summary(item))) for item in items
+    ]
+    title = f"newswatch: {view.q}" if view.q else "newswatch: feed"
+    return _response(request, title, view.link("/"), entries)
+
+
+def _plain(item: FeedItem) -> str:
+    return shorten(item.lead or item.text)

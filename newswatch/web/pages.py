@@ -1,0 +1,135 @@
+"""The HTML pages: the feed, a story, an article, the alert log (with retry) and sources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from crawler.storage.feed import FeedItem
+from newswatch.web import service
+from newswatch.web.context import Web, web
+from newswatch.web.params import (
+    BadRequest,
+    FeedView,
+    choice,
+    format_cursor,
+    parse_cursor,
+    positive_int,
+)
+from newswatch.web.present import Highlighter, Segments
+from newswatch.web.security import action_refused
+
+STATES = ("pending", "sent", "dead")
+
+
+@dataclass(frozen=True)
+class Row:
+    item: FeedItem
+    title: Segments
+    summary: Segments
+
+
+def _page(request: Request, template: str, **context) -> Response:
+    current: Web = web(request)
+    context.setdefault("view", FeedView())
+    context.update(options=current.options, path=request.url.path)
+    return current.templates.TemplateResponse(request, template, context)
+
+
+def feed(request: Request) -> Response:
+    current = web(request)
+    view = FeedView.from_query(request.query_params)
+    after = parse_cursor(request.query_params.get("after"))
+    page = service.feed_page(current, view, after)
+    where = view.filter()
+    marks = Highlighter.for_query(where.search)
+    rows = [Row(i, marks.title(i.title or i.url), marks.summary(i)) for i in page.items]
+    atom = (
+        f"/feeds/rules/{view.rule}" if view.rule and view.params() == [("rule", view.rule)]
+        else view.link("/feeds/search")
+    )  # fmt: skip
+    return _page(
+        request,
+        "feed.html",
+        title="Search: " + view.q if view.q else "Feed",
+        view=view,
+        rows=rows,
+        unsearchable=bool(view.q) and where.search is None,
+        next_link=view.link("/", after=format_cursor(page.next)) if page.next else None,
+        first_link=view.link("/") if after else None,
+        atom_link=atom,
+        csv_link=view.link("/export.csv"),
+        jsonl_link=view.link("/export.jsonl"),
+        choices=service.choices(current),
+    )
+
+
+def article(request: Request) -> Response:
+    found = service.article(web(request), request.path_params["article_id"])
+    if found is None:
+        raise HTTPException(404, "no such article")
+    item, story = found
+    return _page(request, "article.html", title=item.title or item.url, item=item, story=story)
+
+
+def story(request: Request) -> Response:
+    found = service.story(web(request), request.path_params["story_id"])
+    if found is None:
+        raise HTTPException(404, "no such story")
+    title = found.first.title or found.first.url
+    return _page(request, "story.html", title=title, story=found)
+
+
+def alert_log(request: Request) -> Response:
+    current = web(request)
+    params = request.query_params
+    state = choice(params, "state", STATES)
+    rule = params.get("rule") or None
+    page, counts = service.delivery_log(current, state, rule, positive_int(params, "before"))
+    older = None
+    if page.next_before is not None:
+        pairs = [("state", state), ("rule", rule), ("before", str(page.next_before))]
+        older = "/alerts?" + urlencode([(key, value) for key, value in pairs if value])
+    return _page(
+        request,
+        "alerts.html",
+        title="Alerts",
+        page=page,
+        counts=counts,
+        state=state,
+        rule=rule,
+        rules=service.rules(current),
+        older_link=older,
+        retried=positive_int(params, "retried"),
+    )
+
+
+async def retry(request: Request) -> Response:
+    """Re-queue one dead delivery (id=N) or all of them (id=all); needs the token if set."""
+    current = web(request)
+    try:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=10)
+    except ValueError:
+        raise BadRequest("too many form fields") from None
+    token = (form.get("token") or [None])[0]
+    refused = action_refused(request, current.options, token)
+    if refused:
+        raise HTTPException(403, refused)
+    target = (form.get("id") or [""])[0]
+    if target == "all":
+        ids = None
+    elif target.isdigit() and len(target) < 19:
+        ids = [int(target)]
+    else:
+        raise BadRequest("id: expected a delivery id or 'all'")
+    count = await run_in_threadpool(service.retry_dead, current, ids)
+    return RedirectResponse(f"/alerts?state=pending&retried={count}", status_code=303)
+
+
+def sources(request: Request) -> Response:
+    return _page(request, "sources.html", title="Sources", sources=service.sources(web(request)))

@@ -1,0 +1,129 @@
+"""Query parameters of the feed views: parsed once, validated, and written back into links."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from starlette.datastructures import QueryParams
+
+from crawler.storage.feed import Cursor, FeedFilter
+from crawler.storage.search import parse_search
+
+MAX_QUERY = 300  # characters of search text: longer input is refused, not truncated
+_CURSOR = re.compile(r"^(?:(?P<when>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)|-)~(?P<id>\d{1,18})$")
+
+
+class BadRequest(ValueError):
+    """A parameter that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class FeedView:
+    """The filters of a feed view as typed, so forms and links can show them again."""
+
+    q: str = ""
+    rule: str = ""
+    tag: str = ""
+    sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    since: str = ""
+    until: str = ""
+    collapse: bool = False
+
+    @classmethod
+    def from_query(cls, params: QueryParams) -> FeedView:
+        q = params.get("q", "").strip()
+        if len(q) > MAX_QUERY:
+            raise BadRequest(f"q: the search is longer than {MAX_QUERY} characters")
+        view = cls(
+            q=q,
+            rule=params.get("rule", "").strip(),
+            tag=params.get("tag", "").strip(),
+            sources=tuple(v for v in params.getlist("source") if v),
+            languages=tuple(v for v in params.getlist("lang") if v),
+            since=params.get("since", "").strip(),
+            until=params.get("until", "").strip(),
+            collapse=params.get("collapse", "") in ("1", "on", "true"),
+        )
+        view.filter()  # validate now, so a bad date is a 400 wherever the view is used
+        return view
+
+    def filter(self) -> FeedFilter:
+        return FeedFilter(
+            sources=self.sources,
+            languages=self.languages,
+            tag=self.tag or None,
+            rule=self.rule or None,
+            since=parse_date("since", self.since),
+            until=parse_date("until", self.until),
+            search=parse_search(self.q) if self.q else None,
+            searching=bool(self.q),
+            collapse=self.collapse,
+        )
+
+    def params(self) -> list[tuple[str, str]]:
+        pairs = [("q", self.q), ("rule", self.rule), ("tag", self.tag)]
+        pairs += [("source", s) for s in self.sources] + [("lang", s) for s in self.languages]
+        pairs += [("since", self.since), ("until", self.until)]
+        pairs += [("collapse", "1" if self.collapse else "")]
+        return [(key, value) for key, value in pairs if value]
+
+    def link(self, path: str, **extra: str | None) -> str:
+        """`path` with these filters (and `extra` parameters) as its query string."""
+        pairs = self.params() + [(k, v) for k, v in extra.items() if v]
+        return path + ("?" + urlencode(pairs) if pairs else "")
+
+    def without(self, name: str) -> FeedView:
+        return replace(self, **{name: () if name in ("sources", "languages") else ""})
+
+    @property
+    def active(self) -> bool:
+        return bool(self.params())
+
+
+def parse_date(name: str, value: str) -> datetime | None:
+    """A day (2026-11-29, UTC midnight) or a moment (2026-11-29T08:00+01:00)."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{name}: {value!r} is not a date like 2026-11-29") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_cursor(value: str | None) -> Cursor | None:
+    if not value:
+        return None
+    found = _CURSOR.match(value)
+    if not found:
+        raise BadRequest("after: not a cursor this server handed out")
+    when = found["when"]
+    moment = datetime.strptime(when, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC) if when else None
+    return Cursor(moment, int(found["id"]))
+
+
+def format_cursor(cursor: Cursor | None) -> str | None:
+    if cursor is None:
+        return None
+    when = cursor.published_at
+    return f"{when.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}~{cursor.id}" if when else f"-~{cursor.id}"
+
+
+def positive_int(params: QueryParams, name: str, default: int | None = None) -> int | None:
+    value = params.get(name)
+    if value in (None, ""):
+        return default
+    if not value.isdigit() or len(value) > 18:
+        raise BadRequest(f"{name}: expected a positive whole number")
+    return int(value)
+
+
+def choice(params: QueryParams, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = params.get(name) or None
+    if value is not None and value not in allowed:
+        raise BadRequest(f"{name}: expected one of {', '.join(allowed)}")
+    return value

@@ -1,0 +1,124 @@
+"""What the pages and the API both do: each function is one session over crawler.storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from crawler.storage import alert_log, deliveries, feed
+from crawler.storage import sources as source_queries
+from crawler.storage.alert_log import LogPage, RuleSummary
+from crawler.storage.feed import Cursor, FeedItem, FeedPage
+from crawler.storage.sources import SourceHealth
+from newswatch.web.context import Web
+from newswatch.web.params import FeedView
+
+
+@dataclass(frozen=True)
+class Story:
+    id: int
+    members: tuple[FeedItem, ...]
+
+    @property
+    def first(self) -> FeedItem:
+        return self.members[0]
+
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.site_name or m.source for m in self.members))
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    query: str | None  # None: no longer configured, but it matched before
+    matches: int
+    last_matched_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the filter form offers."""
+
+    rules: tuple[str, ...]
+    tags: tuple[tuple[str, str], ...]  # (tag, label)
+    sources: tuple[str, ...]
+    languages: tuple[str, ...]
+
+
+def feed_page(web: Web, view: FeedView, after: Cursor | None) -> FeedPage:
+    with web.sessions() as session:
+        return feed.feed_page(session, view.filter(), after, web.options.page_size)
+
+
+def story(web: Web, story_id: int) -> Story | None:
+    with web.sessions() as session:
+        members = feed.story_items(session, story_id)
+    return Story(story_id, tuple(members)) if members else None
+
+
+def article(web: Web, article_id: int) -> tuple[FeedItem, Story] | None:
+    with web.sessions() as session:
+        found = feed.get_item(session, article_id)
+        if found is None:
+            return None
+        members = feed.story_items(session, found.story_id)
+    return found, Story(found.story_id, tuple(members))
+
+
+def rules(web: Web) -> list[Rule]:
+    """Configured rules first (in config order), then rules only the history knows."""
+    with web.sessions() as session:
+        seen = {summary.name: summary for summary in alert_log.rule_summaries(session)}
+    configured = web.configured_rules()
+    names = list(configured) + sorted(set(seen) - set(configured))
+    empty = RuleSummary("", 0, None)
+    return [
+        Rule(name, configured.get(name), seen.get(name, empty).matches,
+             seen.get(name, empty).last_matched_at)
+        for name in names
+    ]  # fmt: skip
+
+
+def sources(web: Web) -> list[SourceHealth]:
+    """Health of every stored source, plus configured ones that never ran."""
+    with web.sessions() as session:
+        rows = list(source_queries.source_health(session))
+    stored = {row.name for row in rows}
+    for source in web.settings.sources if web.settings else ():
+        if source.name not in stored:
+            rows.append(SourceHealth(source.name, source.kind, source.urls[0], 0, None, None,
+                                     None, None, None, 0))  # fmt: skip
+    return sorted(rows, key=lambda row: row.name)
+
+
+def choices(web: Web) -> Choices:
+    with web.sessions() as session:
+        names = feed.source_names(session)
+        languages = feed.languages(session)
+        tags = sorted({tag for tags in feed.source_tags(session) for tag in tags})
+    topics = web.topics()
+    labelled = [(tag, topics.get(tag, tag)) for tag in tags]
+    labelled += [(name, title) for name, title in topics.items() if name not in tags]
+    return Choices(tuple(r.name for r in rules(web)), tuple(labelled), tuple(names),
+                   tuple(languages))  # fmt: skip
+
+
+def delivery_log(
+    web: Web, state: str | None, rule: str | None, before: int | None
+) -> tuple[LogPage, dict[str, int]]:
+    with web.sessions() as session:
+        page = alert_log.delivery_page(session, state=state, rule=rule, before=before,
+                                       limit=web.options.page_size)  # fmt: skip
+        return page, alert_log.delivery_states(session)
+
+
+def retry_dead(web: Web, delivery_ids: list[int] | None) -> int:
+    """Re-queue dead deliveries (these, or all): the storage call of `newswatch alerts retry`.
+
+    An empty list re-queues nothing (requeue_dead reads "no ids" as "all").
+    """
+    if delivery_ids is not None and not delivery_ids:
+        return 0
+    with web.sessions() as session, session.begin():
+        return deliveries.requeue_dead(session, datetime.now(UTC), delivery_ids)

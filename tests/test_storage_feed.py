@@ -1,0 +1,98 @@
+"""The stored feed for review: keyset pages, filters and one-entry-per-story, on both backends."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from crawler.storage import feed
+from crawler.storage.engine import sessions
+from crawler.storage.feed import FeedFilter
+from crawler.storage.models import Article, Source
+from crawler.storage.models.alerts import AlertMatch
+from tests.alerts_fixtures import T0, add_article
+
+
+def _fill(engine) -> list[int]:
+    """23 articles: ties on the publication date, several copies of a story, undated ones."""
+    ids = []
+    for number in range(20):
+        when = T0 + timedelta(hours=number // 3)  # three articles per hour: ties to break
+        ids.append(add_article(engine, f"article {number}", f"body {number}", stored_at=when,
+                               source="hln" if number % 2 else "vrt"))  # fmt: skip
+    for number in range(3):
+        ids.append(add_article(engine, f"undated {number}", f"undated body {number}"))
+    with sessions(engine)() as session, session.begin():
+        session.execute(update(Article).where(Article.title.like("undated%"))
+                        .values(published_at=None))  # fmt: skip
+    return ids
+
+
+def _walk(engine, where: FeedFilter, size: int) -> list[list[int]]:
+    pages, after = [], None
+    with sessions(engine)() as session:
+        while True:
+            page = feed.feed_page(session, where, after, size)
+            pages.append([item.id for item in page.items])
+            if page.next is None:
+                return pages
+            after = page.next
+
+
+def test_keyset_pages_cover_the_feed_once_newest_first_undated_last(engine):
+    _fill(engine)
+    with sessions(engine)() as session:
+        everything = feed.feed_page(session, FeedFilter(), None, 1000).items
+    expected = [item.id for item in everything]
+    dated = [item for item in everything if item.published_at]
+    assert [i.published_at for i in dated] == sorted((i.published_at for i in dated), reverse=True)
+    assert all(item.published_at is None for item in everything[len(dated) :])
+    assert len(expected) == 23
+    for size in (1, 2, 3, 7, 22, 23, 50):
+        pages = _walk(engine, FeedFilter(), size)
+        assert [i for page in pages for i in page] == expected, f"page size {size}"
+        assert all(len(page) <= size for page in pages)
+
+
+def test_filters(engine):
+    ids = _fill(engine)
+    with sessions(engine)() as session, session.begin():
+        session.execute(update(Source).where(Source.name == "hln").values(tags=["be", "topic"]))
+        article = session.get(Article, ids[4])
+        session.add(AlertMatch(rule="r", story_id=article.story_id, article_id=article.id,
+                               query="q", terms=[], snippets=[], title_highlights=[]))  # fmt: skip
+
+    def titles(**where):
+        with sessions(engine)() as session:
+            page = feed.feed_page(session, FeedFilter(**where), None, 100)
+            return {item.title for item in page.items}
+
+    undated = {"undated 0", "undated 1", "undated 2"}  # stored from hln
+    assert (
+        titles(tag="topic")
+        == titles(sources=("hln",))
+        == {f"article {n}" for n in range(1, 20, 2)} | undated
+    )
+    assert titles(tag="nothing-has-it") == set()
+    assert titles(rule="r") == {"article 4"}
+    assert titles(since=T0 + timedelta(hours=6)) == {"article 18", "article 19"}
+    # undated articles are dated by when they were fetched
+    early = {"article 0", "article 1", "article 2"}
+    assert titles(until=T0 + timedelta(hours=1)) == early | undated
+    assert titles(languages=("fr",)) == set()
+
+
+def test_story_entries_are_one_per_story_newest_first(engine):
+    first = add_article(engine, "story one", "one", stored_at=T0)
+    add_article(engine, "story two", "two", stored_at=T0 + timedelta(hours=1))
+    for hour in range(2, 6):
+        add_article(engine, f"copy {hour}", f"copy {hour}", story_of=first,
+                    stored_at=T0 + timedelta(hours=hour))  # fmt: skip
+    with sessions(engine)() as session:
+        entries = feed.story_entries(session, FeedFilter(), limit=10, batch=2)
+        assert [e.title for e in entries] == ["copy 5", "story two"]
+        assert entries[0].story_size == 5
+        assert len(feed.story_entries(session, FeedFilter(), limit=1)) == 1
+        assert [i.title for i in feed.iter_feed(session, FeedFilter(), batch=2)][:2] == [
+            "copy 5", "copy 4"]  # fmt: skip

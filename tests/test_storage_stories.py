@@ -1,0 +1,148 @@
+"""Story storage on SQLite and PostgreSQL: copies and reports of one event join one story."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import combinations
+
+from sqlalchemy import select
+
+from bench.story_eval import generate
+from crawler import items
+from crawler.dedupe import content_hash
+from crawler.sources import Source
+from crawler.storage import articles, stories
+from crawler.storage.articles import ArticleFilter, Outcome
+from crawler.storage.engine import sessions
+from crawler.storage.models.stories import EvidenceCount
+from crawler.storage.sources import sync_sources
+
+T0 = datetime(2026, 11, 10, 12, tzinfo=UTC)
+WIRE = [
+    "Une opération menée simultanément en Belgique et au Maroc a permis de démanteler un "
+    "réseau soupçonné d'avoir importé plusieurs tonnes de cocaïne par le port d'Anvers, a "
+    "annoncé lundi le parquet fédéral. Quatorze personnes ont été interpellées.",
+    "L'enquête a été conduite par la police judiciaire fédérale d'Anvers en étroite "
+    "collaboration avec la Direction générale de la sûreté nationale (DGSN) et la DGST.",
+    "Les enquêteurs ont saisi des armes, plus de 900 000 euros en espèces, des véhicules de "
+    "luxe ainsi que plusieurs téléphones cryptés. Des comptes bancaires ont été gelés.",
+    "Le procureur Julien Moinil dirige l'enquête avec le juge Karim Haddaoui depuis "
+    "dix-huit mois. Les suspects arrêtés au Maroc seront jugés sur place.",
+]
+GERMAN = (
+    "Belgische und marokkanische Ermittler haben ein Kokain-Netzwerk zerschlagen. Nach "
+    "Angaben von Staatsanwalt Julien Moinil wurden vierzehn Menschen festgenommen. An den "
+    "Ermittlungen waren die DGSN und die DGST beteiligt. Sichergestellt wurden Waffen und "
+    "900.000 Euro Bargeld; Untersuchungsrichter Karim Haddaoui ordnete Haft an."
+)
+TEXT = "\n\n".join(WIRE)
+OTHER = (
+    "Le tribunal de Gand a condamné mardi l'homme d'affaires Pieter Goossens à six ans de "
+    "prison pour fraude. La société Scheldt Cargo devra verser 2 400 000 euros au fisc, a "
+    "décidé la juge Anne Verbeke. L'OCAM n'était pas concernée. La défense fera appel."
+)
+
+
+def make(url: str, text: str, *, when: datetime = T0, language: str = "fr", title: str = "t"):
+    return items.Article(
+        source="wire", url=url, fetched_url=url, title=title, author=None, published_at=when,
+        language=language, text=text, lead=None, site_name=None, image_url=None,
+        content_hash=content_hash(text), fetched_at=when,
+    )  # fmt: skip
+
+
+def setup(engine):
+    factory = sessions(engine)
+    with factory() as session:
+        ids = sync_sources(session, [Source("wire", "feed", ("https://w.example/rss",))])
+    return factory, ids["wire"]
+
+
+def test_a_trimmed_copy_with_its_own_boilerplate_is_a_near_duplicate(engine):
+    factory, source = setup(engine)
+    copy = "(Belga)\n\n" + "\n\n".join(WIRE[:-1]) + "\n\nLire aussi : la sécurité des ports"
+    with factory() as session:
+        first = articles.add_article(session, source, make("https://a.example/1", TEXT))
+        second = articles.add_article(session, source, make("https://b.example/2", copy, title="x"))
+        stored, _ = articles.get_article(session, second.article_id)
+    assert second.outcome is Outcome.DUPLICATE_TEXT
+    assert second.story_id == first.story_id
+    assert stored.duplicate_of_id == first.article_id
+    assert stored.story_reason.startswith(f"near-duplicate of #{first.article_id} (")
+
+
+def test_a_translation_joins_the_story_and_says_why(engine):
+    factory, source = setup(engine)
+    with factory() as session:
+        first = articles.add_article(session, source, make("https://a.example/1", TEXT))
+        german = articles.add_article(
+            session, source,
+            make("https://c.example/3", GERMAN, when=T0 + timedelta(hours=5), language="de"),
+        )  # fmt: skip
+        stored, _ = articles.get_article(session, german.article_id)
+        counts = dict(session.execute(select(EvidenceCount.key, EvidenceCount.stories)).all())
+    assert german.outcome is Outcome.NEW and german.story_id == first.story_id
+    assert stored.duplicate_of_id is None
+    assert stored.story_reason.startswith("shares ") and "Julien Moinil" in stored.story_reason
+    assert f"with #{first.article_id}" in stored.story_reason
+    # a name the story already had is not counted as a second story carrying it
+    assert counts["pair:julien moinil"] == 1 and counts["num:900000"] == 1
+
+
+def test_other_events_and_old_news_stay_apart(engine):
+    factory, source = setup(engine)
+    with factory() as session:
+        first = articles.add_article(session, source, make("https://a.example/1", TEXT))
+        other = articles.add_article(session, source, make("https://d.example/4", OTHER))
+        late = articles.add_article(
+            session, source,
+            make("https://c.example/5", GERMAN, when=T0 + timedelta(days=5), language="de"),
+        )  # fmt: skip
+    assert len({first.story_id, other.story_id, late.story_id}) == 3
+
+
+def test_stories_are_listed_with_size_outlets_and_languages(engine):
+    factory, source = setup(engine)
+    with factory() as session:
+        first = articles.add_article(session, source, make("https://a.example/1", TEXT))
+        articles.add_article(
+            session, source,
+            make("https://c.example/3", GERMAN, when=T0 + timedelta(hours=5), language="de"),
+        )  # fmt: skip
+        articles.add_article(session, source, make("https://d.example/4", OTHER))
+        listed = stories.list_stories(session)
+        big = stories.list_stories(session, min_articles=2)
+        members = stories.members(session, first.story_id)
+        collapsed = articles.list_articles(session, ArticleFilter(include_duplicates=False))
+        german_only = articles.list_articles(
+            session, ArticleFilter(languages=("de",), include_duplicates=False)
+        )
+    assert [story.articles for story in listed] == [1, 2]  # newest story first
+    assert [story.id for story in big] == [first.story_id]
+    assert big[0].languages == ("de", "fr") and big[0].outlets == 1
+    assert big[0].first_seen == T0
+    assert [member.reason.split()[0] for member in members] == ["first", "shares"]
+    assert len(collapsed) == 2  # one line per story
+    assert [article.language for article, _ in german_only] == ["de"]  # filters come first
+
+
+def test_the_generated_evaluation_set_stays_above_its_floor(engine):
+    # A quality gate like trafilatura's: bench/stories.py prints the full figures.
+    factory, _ = setup(engine)
+    labelled = generate(seed=11, events=15)
+    with factory() as session:
+        ids = sync_sources(session, [Source(o, "feed", (f"https://{o}.example/",))
+                                     for o in {a.outlet for a in labelled}])  # fmt: skip
+        placed = []
+        for number, article in enumerate(labelled):
+            url = f"https://{article.outlet}.example/{number}"
+            found = make(url, article.text, when=article.published_at, language=article.language)
+            placed.append(articles.add_article(session, ids[article.outlet], found).story_id)
+    pairs = list(combinations(range(len(labelled)), 2))
+    grouped = [(a, b) for a, b in pairs if placed[a] == placed[b]]
+    right = [(a, b) for a, b in grouped if labelled[a].story == labelled[b].story]
+    assert len(right) / len(grouped) >= 0.95, [
+        (labelled[a].story, labelled[b].story) for a, b in set(grouped) - set(right)
+    ]
+    copies = [(a, b) for a, b in pairs if labelled[a].copies == labelled[b].copies]
+    assert sum(placed[a] == placed[b] for a, b in copies) == len(copies)
