@@ -25,8 +25,13 @@ log = logging.getLogger("newswatch")
     "--workers", type=click.IntRange(min=1), metavar="N",
     help="Crawl processes at once. [default: [service] workers, one per core]",
 )  # fmt: skip
+@click.option(
+    "--web", "web_address", metavar="HOST:PORT", is_flag=False, flag_value="127.0.0.1:8080",
+    help="Also serve the web UI (as `newswatch serve`) in this process; "
+    "`--web` alone listens on 127.0.0.1:8080.",
+)  # fmt: skip
 @click.pass_context
-def run(ctx: click.Context, workers: int | None) -> None:
+def run(ctx: click.Context, workers: int | None, web_address: str | None) -> None:
     """Run the service: poll every source on its schedule, alert, watch source health.
 
     Each source is polled on its own interval (adapted to how often it publishes,
@@ -37,6 +42,7 @@ def run(ctx: click.Context, workers: int | None) -> None:
     \b
     Examples:
       newswatch run
+      newswatch run --web                 # and the web UI on http://127.0.0.1:8080/
       newswatch --log-json run --config /etc/newswatch.toml
     """
     from dataclasses import replace
@@ -59,12 +65,15 @@ def run(ctx: click.Context, workers: int | None) -> None:
         log.info("%s received: stopping", signal.Signals(number).name)
         stop.set()
 
+    web = _start_web(app, settings, web_address) if web_address else None
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         service.start()
         stop.wait()
     finally:
         service.stop()
+        if web:
+            web.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -136,3 +145,18 @@ def status(app: App) -> None:
         table.add_row(name, "never run", "", "", "", "", "", "0", "")
     console = Console()
     (console if console.is_terminal else Console(width=200)).print(table)
+
+
+def _start_web(app: App, settings, address: str):
+    """The review UI in a thread beside the scheduler; the same checks as `newswatch serve`."""
+    from newswatch.commands.serve import web_options
+    from newswatch.web import create_app
+    from newswatch.web.server import serve_in_thread
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter(f"expected HOST:PORT, got {address!r}", param_hint="--web")
+    options = web_options(host.strip("[]"), int(port), read_only=False)
+    web = serve_in_thread(create_app(app.engine(), settings, options), options)
+    log.info("web UI at %s/", web.base_url)
+    return web
