@@ -129,7 +129,9 @@ def match_new_articles(
             after_batch(batch)
         if len(fresh) < batch_size:
             break
-    log.info(
+    # The service runs this every minute: a round with nothing new is not worth a line.
+    log.log(
+        logging.INFO if total.articles else logging.DEBUG,
         "alerts: matched %d articles against %d rules: %d new matches, %d deliveries queued",
         total.articles, len(settings.rules), total.matches, total.deliveries,
     )  # fmt: skip

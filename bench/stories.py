@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -26,6 +27,8 @@ from itertools import combinations
 from pathlib import Path
 
 from sqlalchemy import insert, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from bench.story_eval import START, EvalArticle, demo_set, generate
 from crawler import items

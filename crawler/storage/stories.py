@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from crawler import items
 from crawler.dedupe import COPY_CONTAINMENT, overlap, shingles
-from crawler.evidence import evidence
+from crawler.evidence import kind
 from crawler.storage.models import Article, Source, Story
 from crawler.storage.models.stories import ArticleBand, ArticleEvidence, EvidenceCount
 from crawler.stories import WINDOW, Candidate, choose, explain, is_copy, rare_keys
@@ -80,7 +80,7 @@ def near_duplicate(session: Session, text: str, fingerprint: items.Fingerprint) 
         found = overlap(mine, shingles(row.text))
         if found.containment < COPY_CONTAINMENT:
             continue  # most candidates: no need to read their evidence
-        if not is_copy(found, my_keys, evidence(row.text)):
+        if not is_copy(found, my_keys, _stored_text_evidence(session, row.id)):
             continue
         if best is None or found.containment > best[1].containment:
             best = (row, found)
@@ -89,6 +89,18 @@ def near_duplicate(session: Session, text: str, fingerprint: items.Fingerprint) 
     row, found = best
     share = f"{found.containment:.0%} of the shorter text in common"
     return Placement(row.story_id, row.id, f"near-duplicate of #{row.id} ({share})")
+
+
+def _stored_text_evidence(session: Session, article_id: int) -> list[str]:
+    """The evidence keys stored for an article, as its text alone gives them (no links).
+
+    Read from the index rather than recomputed: evidence extraction is the costliest
+    step of placing an article, and copies of a wire story meet it for every candidate.
+    """
+    keys = session.scalars(
+        select(ArticleEvidence.key).where(ArticleEvidence.article_id == article_id)
+    )
+    return [key for key in keys if kind(key) != "link"]
 
 
 def related(
@@ -180,7 +192,8 @@ def index(
     """
     bands = [{"key": key, "article_id": article_id} for key in dict.fromkeys(fingerprint.bands)]
     if bands:
-        session.execute(insert(ArticleBand), bands)
+        # Core executemany, not the ORM's bulk path: dozens of rows per article, hot loop.
+        session.connection().execute(insert(ArticleBand.__table__), bands)
     keys = list(dict.fromkeys(key for key, _ in fingerprint.evidence))
     if not keys:
         return
@@ -188,7 +201,7 @@ def index(
         {"article_id": article_id, "key": key, "story_id": story_id, "dated_at": dated_at}
         for key in keys
     ]
-    session.execute(insert(ArticleEvidence), rows)
+    session.connection().execute(insert(ArticleEvidence.__table__), rows)
     fresh = keys if counted is None else sorted(set(counted) & set(keys))
     if fresh:
         dialect = session.get_bind().dialect.name

@@ -170,9 +170,10 @@ class Service:
         crawled = time.monotonic()
         if not started_worker:
             return  # stopping
-        if exit_code:
-            log.warning("crawl worker for %s exited with status %s", ", ".join(names), exit_code)
         stopping = self.stopping.is_set()
+        if exit_code:  # asked to stop before Scrapy took over its signals: expected
+            level = logging.INFO if stopping else logging.WARNING
+            log.log(level, "crawl worker for %s exited with status %s", ", ".join(names), exit_code)
         settled, new = settle_batch(
             self.sessions, batch, after, self.policies, self.clock(), self.rng, self.admin,
             self._fixed_times, stopping=stopping, polled_at=polled_at,
