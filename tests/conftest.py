@@ -2,55 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
 from crawler.storage.engine import open_engine
-
-POSTGRES_ADMIN_URL = os.environ.get(
-    "NEWSWATCH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-def _postgres_reachable() -> str | None:
-    """None when the server answers, else why not (used as the skip reason)."""
-    try:
-        admin = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 3})
-        with admin.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        admin.dispose()
-    except Exception as error:  # any failure means: no PostgreSQL for this run
-        return f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {error.__class__.__name__}"
-    return None
+from tests.databases import fresh_postgres, postgres_unreachable, skip_without_postgres
 
 
 @pytest.fixture(scope="session")
 def postgres_skip_reason() -> str | None:
-    return _postgres_reachable()
+    return postgres_unreachable()
 
 
 @pytest.fixture
 def postgres_url(postgres_skip_reason: str | None) -> Iterator[str]:
     """A freshly created, empty PostgreSQL database, dropped afterwards."""
-    if postgres_skip_reason:
-        if os.environ.get("NEWSWATCH_REQUIRE_POSTGRES"):
-            pytest.fail(postgres_skip_reason)
-        pytest.skip(postgres_skip_reason)
-    name = f"newswatch_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
+    skip_without_postgres(postgres_skip_reason)
+    with fresh_postgres() as url:
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -7,22 +7,19 @@ one database per backend, not one per test.
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 
 from crawler.storage.engine import open_engine, sessions
 from crawler.storage.models import Article, Source, Story
 from crawler.storage.models.alerts import AlertDelivery, AlertMatch
 from newswatch.settings import Settings, parse_settings
 from newswatch.web import WebOptions, create_app
-from tests.conftest import POSTGRES_ADMIN_URL, _postgres_reachable
+from tests.databases import fresh_postgres, postgres_unreachable, skip_without_postgres
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 # Every way a crawled page has tried to run script in a reader (see FIELD-NOTES.md).
@@ -63,21 +60,9 @@ def database_url(backend: str, folder: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{folder / 'web.db'}"
         return
-    reason = _postgres_reachable()
-    if reason:
-        if os.environ.get("NEWSWATCH_REQUIRE_POSTGRES"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    name = f"newswatch_web_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    skip_without_postgres(postgres_unreachable())
+    with fresh_postgres("newswatch_web") as url:
+        yield url
 
 
 def site(backend: str, folder: Path) -> Iterator[Site]:
