@@ -34,3 +34,21 @@ def test_options_take_the_token_from_the_environment():
     assert not web_options("127.0.0.1", 8080, True, env={}).actions_need_token
     with pytest.raises(click.UsageError):
         web_options("::", 8080, False, env={})
+
+
+def test_a_port_already_taken_is_a_message_not_a_traceback(tmp_path):
+    import socket
+
+    from newswatch.cli import cli
+
+    config = tmp_path / "newswatch.toml"
+    config.write_text("", encoding="utf-8")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            cli, ["--config", str(config), "--database", f"sqlite:///{tmp_path / 'n.db'}",
+                  "serve", "--port", str(port)],
+        )  # fmt: skip
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import click
@@ -60,10 +61,21 @@ def serve(app: App, host: str, port: int, read_only: bool) -> None:
 
     options = web_options(host, port, read_only)
     web = create_app(app.engine(), app.settings, options)
-    listener = listen(options)
+    with cannot_listen(options):
+        listener = listen(options)
     click.echo(f"newswatch: serving http://{_netloc(host, listener.getsockname()[1])}/ "
                "(Ctrl+C stops)", err=True)  # fmt: skip
     serve_forever(web, listener)
+
+
+@contextlib.contextmanager
+def cannot_listen(options: WebOptions):
+    """A port taken or an address not ours is a message for the user, not a traceback."""
+    try:
+        yield
+    except OSError as error:
+        where = _netloc(options.host, options.port)
+        raise click.ClickException(f"cannot listen on {where}: {error.strerror or error}") from None
 
 
 def _netloc(host: str, port: int) -> str:

@@ -149,7 +149,7 @@ def status(app: App) -> None:
 
 def _start_web(app: App, settings, address: str):
     """The review UI in a thread beside the scheduler; the same checks as `newswatch serve`."""
-    from newswatch.commands.serve import web_options
+    from newswatch.commands.serve import cannot_listen, web_options
     from newswatch.web import create_app
     from newswatch.web.server import serve_in_thread
 
@@ -157,6 +157,7 @@ def _start_web(app: App, settings, address: str):
     if not host or not port.isdigit():
         raise click.BadParameter(f"expected HOST:PORT, got {address!r}", param_hint="--web")
     options = web_options(host.strip("[]"), int(port), read_only=False)
-    web = serve_in_thread(create_app(app.engine(), settings, options), options)
+    with cannot_listen(options):
+        web = serve_in_thread(create_app(app.engine(), settings, options), options)
     log.info("web UI at %s/", web.base_url)
     return web
