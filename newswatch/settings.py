@@ -16,9 +16,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from alerts.config import AlertSettings, parse_alert_settings
 from crawler.sources import SOURCE_KINDS, CrawlOptions, Source
+from crawler.storage.engine import BACKENDS
 from newswatch.config_reader import Problem, TableReader
 from newswatch.scheduling.health import HealthRules
 from newswatch.scheduling.polling import PollingPolicy
@@ -116,6 +119,7 @@ def parse_settings(document: dict, path: Path, env: Mapping[str, str]) -> Settin
     database_url = env.get("NEWSWATCH_DATABASE_URL") or storage.text(
         "database_url", DEFAULT_DATABASE_URL
     )
+    _check_database_url(storage, database_url, from_env="NEWSWATCH_DATABASE_URL" in env)
 
     crawl, default_interval = _crawl_options(top.subtable("crawl"))
     topics = tuple(_topic(reader) for reader in top.tables("topics"))
@@ -256,6 +260,17 @@ def _source(reader: TableReader) -> Source | None:
         allow_private_links=reader.flag("allow_private_links", False),
     )
     return source if reader.flag("enabled", True) else None
+
+
+def _check_database_url(reader: TableReader, url: str, *, from_env: bool) -> None:
+    where = "database_url" if not from_env else "database_url ($NEWSWATCH_DATABASE_URL)"
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        reader.problem(where, f"not a database URL: {url!r}")
+        return
+    if backend not in BACKENDS:
+        reader.problem(where, f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
 
 
 def _check_unique(reader: TableReader, key: str, names: list[str]) -> None:

@@ -103,3 +103,13 @@ def test_example_alerts_config_is_valid():
            "NEWSWATCH_SMTP_PASSWORD": "p"}  # fmt: skip
     settings = load_settings(ROOT / "config" / "examples" / "alerts.toml", env=env)
     assert {rule.name for rule in settings.alerts.rules} >= {"mocro-maffia", "aktionsplan"}
+
+
+def test_unsupported_database_is_a_config_error(tmp_path):
+    path = write(tmp_path, '[storage]\ndatabase_url = "oracle://scott@db/x"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert "storage.database_url: unsupported database 'oracle'" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "newswatch.toml", env={"NEWSWATCH_DATABASE_URL": "nonsense"})
+    assert "$NEWSWATCH_DATABASE_URL" in str(caught.value)

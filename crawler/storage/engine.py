@@ -8,9 +8,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+BACKENDS = ("sqlite", "postgresql")
 
 
 def open_engine(url: str, *, migrate_schema: bool = True) -> Engine:
@@ -19,6 +21,11 @@ def open_engine(url: str, *, migrate_schema: bool = True) -> Engine:
     The schema is brought to the newest migration unless told otherwise.
     """
     parsed = make_url(url)
+    if parsed.get_backend_name() not in BACKENDS:
+        raise ArgumentError(
+            f"unsupported database {parsed.get_backend_name()!r}: use a sqlite:/// or "
+            "postgresql:// URL"
+        )
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
