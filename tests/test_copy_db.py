@@ -23,7 +23,7 @@ from newswatch.commands.copy_db import copy_db
 from tests.alerts_fixtures import T0, settings
 from tests.crawl_helpers import write_config
 from tests.databases import fresh_postgres, postgres_unreachable, skip_without_postgres
-from tests.test_storage_articles import OTHER_TEXT, TEXT, make
+from tests.test_storage_articles import OTHER_TEXT, TEXT, make, setup
 
 RULES = {
     "alerts": {"backfill_hours": 1_000_000},
@@ -43,13 +43,8 @@ def archive(tmp_path: Path) -> tuple[Path, str]:
     """A config and a SQLite database with sources, articles, a story copy, a match."""
     url = f"sqlite:///{tmp_path / 'newswatch.db'}"
     engine = open_engine(url)
-    factory = sessions(engine)
+    factory, ids = setup(engine)
     with factory() as session:
-        ids = sync_sources(
-            session,
-            [Source("tagesschau", "feed", ("https://t.example/rss",), "de"),
-             Source("le-soir", "feed", ("https://s.example/rss",), "fr")],
-        )  # fmt: skip
         articles.add_article(session, ids["tagesschau"], make("https://t.example/a"))
         articles.add_article(session, ids["le-soir"], make("https://s.example/b", title="Kopie"))
         articles.add_article(session, ids["tagesschau"], make("https://t.example/c", OTHER_TEXT))
