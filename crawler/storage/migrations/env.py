@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from crawler.storage.models import Base
 from crawler.storage.search import include_name
 
+# Any number that is ours alone: the key of the PostgreSQL lock that serialises migrations.
+MIGRATION_LOCK = 0x6E657773
+
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:
+    if connection.dialect.name == "postgresql":
+        # Workers and dispatchers starting together on an empty database would each create
+        # the schema; the second waits here, then finds it at head and does nothing.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
