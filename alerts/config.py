@@ -10,6 +10,8 @@ The TOML shape (every key optional unless marked)::
     retry_base = 30               # seconds before the first retry; doubles each time
     retry_max = 7200              # the longest wait between two attempts
     retry_horizon = 172800        # give up (dead letter) this many seconds after queueing
+    claim_lease = "10m"           # how long a dispatcher owns the deliveries it claimed; if
+                                  # it dies, another sends them (same message id) after that
 
     [channels.NAME]               # "console" exists even when not configured
     kind = "console" | "email" | "webhook"              # required
@@ -34,6 +36,7 @@ holding the value.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,7 +50,7 @@ CHANNEL_KINDS = ("console", "email", "webhook")
 DELIVERY_MODES = ("instant", "hourly", "daily")
 ALERTS_KEYS = (
     "timezone", "digest_hour", "default_operator", "backfill_hours", "retry_base", "retry_max",
-    "retry_horizon",
+    "retry_horizon", "claim_lease",
 )  # fmt: skip
 RULE_KEYS = (
     "name", "query", "channels", "delivery", "digest_hour", "languages", "sources", "tags",
@@ -62,6 +65,10 @@ CHANNEL_KEYS = {
     "webhook": ("kind", "url", "secret_env", "timeout"),
 }  # fmt: skip
 SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+DEFAULT_CLAIM_LEASE = 600.0  # seconds: ten minutes outlast any sane batch of sends
+# The duration grammar of newswatch.config_reader (alerts may not import newswatch).
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.I)
+_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 Problems = list[tuple[str, str]]
 
 
@@ -105,6 +112,8 @@ class AlertSettings:
     default_operator: str = "AND"
     backfill_hours: float = 24.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # How long a dispatcher owns the deliveries it claimed; past it, another may send them.
+    claim_lease_seconds: float = DEFAULT_CLAIM_LEASE
 
     def rule(self, name: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.name == name), None)
@@ -157,6 +166,17 @@ class _Reader:
             return default
         return value
 
+    def duration(self, key: str, default: float) -> float:
+        """Seconds above zero, from a number of seconds or a string like "30s", "10m", "2h"."""
+        value = self.table.get(key, default)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return float(value)
+        match = _DURATION.match(value) if isinstance(value, str) else None
+        if not match or float(match[1]) <= 0:
+            self.problem(key, f'must be a duration above zero, like "30s" or "10m" (got {value!r})')
+            return default
+        return float(match[1]) * _SECONDS[(match[2] or "s").lower()]
+
     def secret(self, key: str, env: Mapping[str, str], required: bool) -> str | None:
         name = self.text(key, required=required)
         if name is None:
@@ -199,6 +219,7 @@ def parse_alert_settings(document: dict, env: Mapping[str, str]) -> tuple[AlertS
         default_operator=operator,
         backfill_hours=top.number("backfill_hours", 24.0),
         retry=retry,
+        claim_lease_seconds=top.duration("claim_lease", DEFAULT_CLAIM_LEASE),
     )
     return settings, problems
 

@@ -7,14 +7,17 @@ pending ──send ok──► sent
 
 A delivery is marked sent only after the channel accepted it. Claims are leases: if a
 dispatcher dies mid-send, its claim runs out and another sends again with the same message
-id (webhook-id, Message-ID), so receivers can drop the copy. Instant deliveries are sent one
-by one; digest deliveries of one rule, channel and period go out as one message.
+id (webhook-id, Message-ID), so receivers can drop the copy. The lease is [alerts]
+claim_lease; a dispatcher whose lease runs out mid-round stops sending, since another may
+have claimed the rest by then. Instant deliveries are sent one by one; digest deliveries of
+one rule, channel and period go out as one message.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,7 +28,7 @@ from sqlalchemy import Engine
 
 from alerts.channels import CHANNELS
 from alerts.channels.console import ConsoleChannel
-from alerts.config import AlertSettings, RetryPolicy
+from alerts.config import DEFAULT_CLAIM_LEASE, AlertSettings, RetryPolicy
 from alerts.digest import period_start
 from alerts.errors import DeliveryError, PermanentError
 from alerts.render import AlertItem, AlertMessage, Rendered, render
@@ -36,7 +39,8 @@ from crawler.storage.engine import sessions
 from crawler.storage.stories import StorySummary
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=10)
+LEASE = timedelta(seconds=DEFAULT_CLAIM_LEASE)  # the default; settings.claim_lease_seconds rules
+CLAIM_BATCH = 500  # deliveries claimed at once by one round
 _DIGEST_IDS = uuid.UUID("6f1c2a52-4d0e-4a8e-9a57-2b1f0f7c9e11")
 
 
@@ -78,17 +82,27 @@ def dispatch_due(
     now: datetime | None = None,
     channels: Mapping[str, Sender] | None = None,
     rng: random.Random | None = None,
-    limit: int = 500,
+    limit: int = CLAIM_BATCH,
 ) -> DispatchReport:
     """Send every delivery due at `now`; returns how many messages were sent, retried, dropped."""
     now = now or datetime.now(UTC)
     channels = build_channels(settings) if channels is None else channels
     rng = rng or random.Random()
     make_session = sessions(engine)
+    lease = settings.claim_lease_seconds
+    # On the monotonic clock from just before the claim: when `now` is read here, this ends
+    # no later than the lease written to the rows (an injected `now` does not move it).
+    lease_ends = time.monotonic() + lease
     with make_session() as session, session.begin():
-        claimed = deliveries.claim_due(session, now, now + LEASE, limit)
+        claimed = deliveries.claim_due(session, now, now + timedelta(seconds=lease), limit)
     counts = {"sent": 0, "retry": 0, "dead": 0}
-    for group in _groups(claimed):
+    groups = _groups(claimed)
+    for index, group in enumerate(groups):
+        if time.monotonic() >= lease_ends:
+            # Another dispatcher may own the rest now; sending them too would send them twice.
+            log.warning("alerts: the claim lease (%gs) ran out with %d message(s) unsent; "
+                        "a later round sends them", lease, len(groups) - index)  # fmt: skip
+            break
         with make_session() as session:
             found = deliveries.matches(session, [row.match_id for row in group])
             sizes = stories.summaries(session, [match.story_id for match in found.values()])
@@ -133,10 +147,22 @@ def message_for(
     if first.mode == "instant":
         return AlertMessage(first.message_id, first.rule, query, "instant", tuple(items), None,
                             settings.timezone)  # fmt: skip
-    digest_id = uuid.uuid5(_DIGEST_IDS, f"{first.rule}|{first.channel}|{first.due_at.isoformat()}")
+    digest_id = uuid.uuid5(_DIGEST_IDS, _digest_key(group))
     period = (period_start(first.due_at, first.mode, settings.timezone), first.due_at)
     return AlertMessage(f"msg_{digest_id.hex}", first.rule, query, first.mode, tuple(items),
                         period, settings.timezone)  # fmt: skip
+
+
+def _digest_key(group: list[DeliveryRow]) -> str:
+    """What names a digest message: its period and its deliveries, the same on every retry.
+
+    The deliveries count too because a digest can go out in parts (a claim stops at its
+    limit, or another dispatcher claimed some rows first): each part is another message,
+    and one id for all would make a receiver that de-duplicates on it drop all but one.
+    """
+    first = group[0]
+    ids = ",".join(str(row.id) for row in sorted(group, key=lambda row: row.id))
+    return f"{first.rule}|{first.channel}|{first.due_at.isoformat()}|{ids}"
 
 
 def _item(match: MatchRow, story: StorySummary | None = None) -> AlertItem:

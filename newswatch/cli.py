@@ -12,6 +12,7 @@ from newswatch.app import App
 from newswatch.commands.alerts import alerts
 from newswatch.commands.copy_db import copy_db
 from newswatch.commands.crawl import crawl, demo
+from newswatch.commands.dispatcher import dispatcher
 from newswatch.commands.export import export
 from newswatch.commands.review import articles, failures, show, sources
 from newswatch.commands.serve import serve
@@ -92,7 +93,7 @@ def cli(ctx: click.Context, config, database, verbose, quiet, log_json) -> None:
 COMMANDS = (
     crawl, demo, run, status,  # collect
     articles, show, stories, story, export, sources, failures, serve,  # review
-    alerts, copy_db,  # operate
+    dispatcher, alerts, copy_db,  # operate
 )  # fmt: skip
 for command in COMMANDS:
     cli.add_command(command)

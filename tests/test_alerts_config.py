@@ -108,3 +108,14 @@ def test_bad_values_never_raise():
     keys = [key for key, _ in problems]
     assert "alerts" in keys and "channels.x.kind" in keys and "channels.y.url" in keys
     assert "rules[0].name" in keys and "rules[0].query" in keys and "rules[1]" in keys
+
+
+def test_claim_lease_is_a_duration_above_zero():
+    assert parse_alert_settings({}, {})[0].claim_lease_seconds == 600.0  # ten minutes
+    for written, seconds in (("30s", 30.0), ("2m", 120.0), (45, 45.0), (1.5, 1.5)):
+        settings, problems = parse_alert_settings({"alerts": {"claim_lease": written}}, {})
+        assert (settings.claim_lease_seconds, problems) == (seconds, [])
+    for wrong in ("soon", 0, -5, "0s", True):
+        settings, problems = parse_alert_settings({"alerts": {"claim_lease": wrong}}, {})
+        assert [key for key, _ in problems] == ["alerts.claim_lease"], wrong
+        assert settings.claim_lease_seconds == 600.0
