@@ -6,6 +6,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -50,6 +51,29 @@ class SourceTally:
         if self.not_modified and self.not_modified == self.index_fetches:
             return "not_modified"
         return "partial" if self.failed or self.index_failures else "ok"
+
+
+class Recorder(Protocol):
+    """What the spider and pipelines report to: RunRecorder here, or a cluster's recorder."""
+
+    def index_fetched(
+        self, source: str, status: int | None, *, retry_after: str | None = None
+    ) -> None: ...
+    def links_found(self, source: str, count: int) -> None: ...
+    def article_fetched(self, source: str) -> None: ...
+    def stored(self, source: str, outcome: Outcome) -> None: ...
+    def failed(
+        self, source: str, url: str, reason: str, detail: str, *, index: bool = False
+    ) -> None: ...
+
+
+def failure_counter(source: str, url: str, reason: str, detail: str, *, index: bool) -> str:
+    """Log a failure; the tally counter it adds to: skipped, index_failures or failed."""
+    if reason in SKIP_REASONS and not index:
+        log.info("%s: skipped %s: %s", source, url, detail)
+        return "skipped"
+    log.warning("%s: %s failed: %s (%s)", source, url, detail, reason)
+    return "index_failures" if index else "failed"
 
 
 class RunRecorder:
@@ -99,16 +123,10 @@ class RunRecorder:
     ) -> None:
         """Record a failure with its cause; the crawl goes on."""
         tally = self._tally(source)
-        if reason in SKIP_REASONS and not index:
-            tally.skipped += 1
-            log.info("%s: skipped %s: %s", source, url, detail)
-        elif index:
-            tally.index_failures += 1
-        else:
-            tally.failed += 1
-        if reason not in SKIP_REASONS or index:
+        counter = failure_counter(source, url, reason, detail, index=index)
+        setattr(tally, counter, getattr(tally, counter) + 1)
+        if counter != "skipped":
             tally.first_error = tally.first_error or f"{reason}: {detail}"
-            log.warning("%s: %s failed: %s (%s)", source, url, detail, reason)
         with self._sessions() as session:
             runs.record_failure(
                 session,
@@ -123,34 +141,39 @@ class RunRecorder:
         """Close every run and log one line per source."""
         with self._sessions() as session:
             for tally in self.tallies.values():
-                totals = runs.RunTotals(
-                    status=tally.status(),
-                    http_status=tally.http_status,
-                    links=tally.links,
-                    fetched=tally.fetched,
-                    new=tally.new,
-                    duplicates=tally.duplicates,
-                    failed=tally.failed + tally.index_failures,
-                    skipped=tally.skipped,
-                    seconds=round(tally.last_activity - tally.started, 3),
-                    error=tally.first_error,
-                )
-                runs.finish_run(session, tally.run_id, totals)
-                tally.finished = totals
-                if tally.retry_after_until:
-                    schedule.note_retry_after(session, tally.source_id, tally.retry_after_until)
-                log.info(
-                    "%s: %s, %d links, %d fetched, %d new, %d duplicate, %d failed, %d skipped,"
-                    " %.1fs%s",
-                    tally.name,
-                    totals.status,
-                    totals.links,
-                    totals.fetched,
-                    totals.new,
-                    totals.duplicates,
-                    totals.failed,
-                    totals.skipped,
-                    totals.seconds,
-                    f" (first error: {totals.error})" if totals.error else "",
-                )
+                close_run(session, tally)
         return list(self.tallies.values())
+
+
+def close_run(session: Session, tally: SourceTally) -> runs.RunTotals:
+    """Write a run's totals, note a server's Retry-After, and log the source's line."""
+    totals = runs.RunTotals(
+        status=tally.status(),
+        http_status=tally.http_status,
+        links=tally.links,
+        fetched=tally.fetched,
+        new=tally.new,
+        duplicates=tally.duplicates,
+        failed=tally.failed + tally.index_failures,
+        skipped=tally.skipped,
+        seconds=round(max(tally.last_activity - tally.started, 0.0), 3),
+        error=tally.first_error,
+    )
+    runs.finish_run(session, tally.run_id, totals)
+    tally.finished = totals
+    if tally.retry_after_until:
+        schedule.note_retry_after(session, tally.source_id, tally.retry_after_until)
+    log.info(
+        "%s: %s, %d links, %d fetched, %d new, %d duplicate, %d failed, %d skipped, %.1fs%s",
+        tally.name,
+        totals.status,
+        totals.links,
+        totals.fetched,
+        totals.new,
+        totals.duplicates,
+        totals.failed,
+        totals.skipped,
+        totals.seconds,
+        f" (first error: {totals.error})" if totals.error else "",
+    )
+    return totals

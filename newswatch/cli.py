@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 
 import click
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.cluster.options import without_password
 from newswatch.app import App
 from newswatch.commands.alerts import alerts
 from newswatch.commands.copy_db import copy_db
@@ -18,6 +20,7 @@ from newswatch.commands.review import articles, failures, show, sources
 from newswatch.commands.serve import serve
 from newswatch.commands.service import run, status
 from newswatch.commands.stories import stories, story
+from newswatch.commands.worker import worker
 from newswatch.logs import setup_logging
 from newswatch.settings import ConfigError
 
@@ -39,6 +42,13 @@ class Newswatch(click.Group):
             for line in error.lines():
                 click.echo(f"config error: {line}", err=True)
             ctx.exit(2)
+        except RedisError as error:
+            # The cluster's queue is unreachable or refused us: one line, not a traceback.
+            app = ctx.find_object(App)
+            cluster = app.settings.cluster if app and "settings" in vars(app) else None
+            where = without_password(cluster.redis_url) if cluster else "redis"
+            click.echo(f"redis error ({where}): {str(error).strip().splitlines()[0]}", err=True)
+            ctx.exit(1)
         except SQLAlchemyError as error:
             app = ctx.find_object(App)
             where = app.settings.database_url if app and "settings" in vars(app) else "database"
@@ -93,7 +103,7 @@ def cli(ctx: click.Context, config, database, verbose, quiet, log_json) -> None:
 COMMANDS = (
     crawl, demo, run, status,  # collect
     articles, show, stories, story, export, sources, failures, serve,  # review
-    dispatcher, alerts, copy_db,  # operate
+    worker, dispatcher, alerts, copy_db,  # operate
 )  # fmt: skip
 for command in COMMANDS:
     cli.add_command(command)

@@ -11,7 +11,7 @@ import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from alerts.config import AlertSettings, parse_alert_settings
+from crawler.cluster.options import DEFAULT_REDIS_URL, ClusterOptions
 from crawler.sources import SOURCE_KINDS, CrawlOptions, Source
 from crawler.storage.engine import BACKENDS
 from newswatch.config_reader import Problem, TableReader
@@ -30,8 +31,12 @@ DEFAULT_CONFIG = Path("config/newswatch.toml")
 DEFAULT_DATABASE_URL = "sqlite:///newswatch.db"
 DEFAULT_INTERVAL = 30 * 60.0
 TOP_LEVEL = (
-    "storage", "crawl", "service", "topics", "sources", "alerts", "channels", "rules",
+    "storage", "crawl", "service", "cluster", "topics", "sources", "alerts", "channels", "rules",
 )  # fmt: skip
+CLUSTER_KEYS = (
+    "redis_url", "prefix", "heartbeat", "worker_timeout", "dedupe_window", "run_timeout",
+)  # fmt: skip
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 SOURCE_KEYS = (
     "name", "kind", "url", "urls", "language", "tags", "interval", "cron", "link_selector",
     "link_pattern", "max_articles", "allow_private_links", "enabled",
@@ -89,6 +94,7 @@ class Settings:
     sources: tuple[Source, ...]
     alerts: AlertSettings
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    cluster: ClusterOptions | None = None  # [cluster]: crawl with workers sharing a Redis queue
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -130,10 +136,73 @@ def parse_settings(document: dict, path: Path, env: Mapping[str, str]) -> Settin
     alerts, alert_problems = parse_alert_settings(document, env)
     problems.extend(Problem(key, message) for key, message in alert_problems)
     service = _service(top.subtable("service"), default_interval, alerts)
+    cluster = _cluster(top.subtable("cluster"), env) if "cluster" in document else None
 
     if problems:
         raise ConfigError(path, problems)
-    return Settings(path, database_url, crawl, default_interval, topics, sources, alerts, service)
+    return Settings(
+        path, database_url, crawl, default_interval, topics, sources, alerts, service, cluster
+    )
+
+
+def with_cluster(
+    settings: Settings, requested: bool = True, env: Mapping[str, str] | None = None
+) -> Settings:
+    """The settings of a command that may crawl in a cluster.
+
+    In a cluster when the file has a [cluster] section or `requested` (--cluster: the
+    section's defaults, and $NEWSWATCH_REDIS_URL). Checked here, once the database URL is
+    final (after --database): every machine must reach the same PostgreSQL database.
+    """
+    if settings.cluster is None and not requested:
+        return settings
+    env = os.environ if env is None else env
+    problems: list[Problem] = []
+    reader = TableReader({"cluster": {}, "storage": {}}, "", problems)
+    cluster = settings.cluster or _cluster(reader.subtable("cluster"), env)
+    _check_cluster_database(reader.subtable("storage"), settings.database_url)
+    if problems:
+        raise ConfigError(settings.config_path, problems)
+    return replace(settings, cluster=cluster)
+
+
+def _cluster(reader: TableReader, env: Mapping[str, str]) -> ClusterOptions:
+    reader.only(CLUSTER_KEYS)
+    defaults = ClusterOptions()
+    from_env = "NEWSWATCH_REDIS_URL" in env
+    redis_url = env.get("NEWSWATCH_REDIS_URL") or reader.text("redis_url", DEFAULT_REDIS_URL)
+    if urlsplit(redis_url).scheme not in REDIS_SCHEMES:
+        where = "redis_url ($NEWSWATCH_REDIS_URL)" if from_env else "redis_url"
+        reader.problem(where, f"must be a redis://host:port/db address (got {redis_url!r})")
+    heartbeat = reader.duration("heartbeat", defaults.heartbeat_seconds)
+    timeout = reader.duration("worker_timeout", defaults.worker_timeout)
+    if heartbeat and timeout and timeout < 2 * heartbeat:
+        reader.problem("worker_timeout", f"must be at least twice the heartbeat ({heartbeat:g}s)")
+    prefix = reader.text("prefix", defaults.prefix)
+    if not re.fullmatch(r"[\w.-]+", prefix or ""):
+        reader.problem("prefix", f"letters, digits, '.', '-' or '_' only (got {prefix!r})")
+    return ClusterOptions(
+        redis_url=redis_url,
+        prefix=prefix or defaults.prefix,
+        heartbeat_seconds=heartbeat or defaults.heartbeat_seconds,
+        worker_timeout=timeout or defaults.worker_timeout,
+        dedupe_window=reader.duration("dedupe_window", defaults.dedupe_window),
+        run_timeout=reader.duration("run_timeout", defaults.run_timeout),
+    )
+
+
+def _check_cluster_database(storage: TableReader, url: str) -> None:
+    """Workers on several machines share one database: it cannot be a SQLite file."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        return  # reported already
+    if backend != "postgresql":
+        storage.problem(
+            "database_url",
+            f"a cluster needs PostgreSQL, which every worker reaches (got {backend}); "
+            "move the data with `newswatch copy-db --to postgresql://...`",
+        )
 
 
 def _service(

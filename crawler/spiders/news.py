@@ -20,7 +20,7 @@ from twisted.python.failure import Failure
 from crawler.failures import classify
 from crawler.items import ArticlePage, FeedHints, Link
 from crawler.middlewares.private_addresses import ALLOW_PRIVATE, SOURCE_HOST
-from crawler.recorder import RunRecorder
+from crawler.recorder import Recorder
 from crawler.sources import CrawlOptions, Source
 from crawler.spiders.feeds import MalformedFeed, read_feed
 from crawler.spiders.listings import read_listing
@@ -40,7 +40,7 @@ class CrawlContext:
     options: CrawlOptions
     sessions: sessionmaker[Session]
     source_ids: dict[str, int]
-    recorder: RunRecorder
+    recorder: Recorder
 
 
 class NewsSpider(scrapy.Spider):
@@ -80,24 +80,16 @@ class NewsSpider(scrapy.Spider):
         validators: fetch_state.Validators | None,
         depth: int,
     ) -> scrapy.Request:
-        headers = {}
-        # Conditional GET: an unchanged feed costs a 304 and no parsing.
-        if validators and validators.etag:
-            headers["If-None-Match"] = validators.etag
-        if validators and validators.last_modified:
-            headers["If-Modified-Since"] = validators.last_modified
-        return scrapy.Request(
-            url,
-            callback=self.parse_index,
-            errback=self.index_failed,
-            headers=headers,
-            dont_filter=True,
-            priority=10,  # links before articles, so a run sees all its sources early
-            meta={"source": source.name, "depth": depth, "handle_httpstatus_list": [304]},
+        return index_request(source, url, validators, depth).replace(
+            callback=self.parse_index, errback=self.index_failed
         )
 
+    def _source(self, meta: dict[str, Any]) -> Source:
+        """The source a request was made for."""
+        return self.by_name[meta["source"]]
+
     def parse_index(self, response: Response) -> Iterator[scrapy.Request]:
-        source = self.by_name[response.meta["source"]]
+        source = self._source(response.meta)
         recorder = self.context.recorder
         recorder.index_fetched(source.name, response.status)
         fetch = {
@@ -111,9 +103,7 @@ class NewsSpider(scrapy.Spider):
             with self.context.sessions() as session:
                 fetch_state.save_fetch(session, **fetch)
             return
-        # New validators are saved when the crawl finishes: saved now, a crawl stopped
-        # before the new articles are stored would get a 304 next time and miss them.
-        self.fetched_indexes.append(fetch)
+        self._keep_validators_for_later(fetch, response)
         try:
             links, sitemaps = self._read_index(source, response)
         except (MalformedFeed, MalformedSitemap) as error:
@@ -127,6 +117,11 @@ class NewsSpider(scrapy.Spider):
                     source, url, validators.get(url), response.meta["depth"] + 1
                 )
         yield from self._article_requests(source, links)
+
+    def _keep_validators_for_later(self, fetch: dict[str, Any], response: Response) -> None:
+        # New validators are saved when the crawl finishes: saved now, a crawl stopped
+        # before the new articles are stored would get a 304 next time and miss them.
+        self.fetched_indexes.append(fetch)
 
     def _read_index(self, source: Source, response: Response) -> tuple[list[Link], list[str]]:
         if source.kind == "feed":
@@ -150,7 +145,7 @@ class NewsSpider(scrapy.Spider):
     def index_failed(self, failure: Failure) -> None:
         request = failure.request
         response = getattr(failure.value, "response", None)
-        source = self.by_name[request.meta["source"]]
+        source = self._source(request.meta)
         status = response.status if response else None
         # A throttled or unavailable feed may say when to come back; the scheduler obeys.
         retry_after = _header(response, "Retry-After") if status in (429, 503) else None
@@ -172,9 +167,7 @@ class NewsSpider(scrapy.Spider):
         with self.context.sessions() as session:
             known = articles.known_urls(session, canonical)
         limit = source.max_articles or self.context.options.max_articles_per_source
-        fresh = [url for url in canonical if url not in known and url not in self.requested]
-        fresh = fresh[:limit]
-        self.requested.update(fresh)
+        fresh = self._not_requested([url for url in canonical if url not in known])[:limit]
         source_host = urlsplit(source.urls[0]).hostname
         for url in fresh:
             yield scrapy.Request(
@@ -191,8 +184,14 @@ class NewsSpider(scrapy.Spider):
                 },
             )
 
+    def _not_requested(self, urls: list[str]) -> list[str]:
+        """Article URLs this crawl has not requested yet (two feeds may link one article)."""
+        fresh = [url for url in urls if url not in self.requested]
+        self.requested.update(fresh)
+        return fresh
+
     def parse_article(self, response: Response) -> Iterator[ArticlePage]:
-        source = self.by_name[response.meta["source"]]
+        source = self._source(response.meta)
         content_type = _header(response, "Content-Type") or ""
         if content_type.split(";")[0].strip().lower() not in HTML_TYPES:
             self.context.recorder.failed(
@@ -219,6 +218,25 @@ class NewsSpider(scrapy.Spider):
         request = failure.request
         reason, detail = classify(failure.value)
         self.context.recorder.failed(request.meta["source"], request.url, reason, detail)
+
+
+def index_request(
+    source: Source, url: str, validators: fetch_state.Validators | None, depth: int
+) -> scrapy.Request:
+    """A feed, sitemap or listing request, without callbacks (the spider adds its own)."""
+    headers = {}
+    # Conditional GET: an unchanged feed costs a 304 and no parsing.
+    if validators and validators.etag:
+        headers["If-None-Match"] = validators.etag
+    if validators and validators.last_modified:
+        headers["If-Modified-Since"] = validators.last_modified
+    return scrapy.Request(
+        url,
+        headers=headers,
+        dont_filter=True,
+        priority=10,  # links before articles, so a run sees all its sources early
+        meta={"source": source.name, "depth": depth, "handle_httpstatus_list": [304]},
+    )
 
 
 def _header(response: Response, name: str) -> str | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from crawler.cluster.options import ClusterOptions
 from crawler.run import crawl as run_crawl
 from crawler.sources import Source
 from crawler.storage.articles import ArticleFilter
@@ -17,6 +18,7 @@ from newswatch.app import App
 from newswatch.commands.options import config_option
 from newswatch.commands.review import print_articles
 from newswatch.progress import CrawlProgress
+from newswatch.settings import with_cluster
 
 log = logging.getLogger("newswatch")
 
@@ -27,8 +29,13 @@ log = logging.getLogger("newswatch")
     "-s", "--source", "names", multiple=True, metavar="NAME",
     help="Crawl only this source (repeatable). [default: every source]",
 )  # fmt: skip
+@click.option(
+    "--cluster", is_flag=True,
+    help="Queue the sources for `newswatch worker` processes and wait for them, instead of "
+    "crawling here. [default: when the config has a [cluster] section]",
+)  # fmt: skip
 @click.pass_obj
-def crawl(app: App, names: tuple[str, ...]) -> None:
+def crawl(app: App, names: tuple[str, ...], cluster: bool) -> None:
     """Crawl the configured sources once, store new articles, and exit.
 
     Prints one line per source: links seen, pages fetched, new articles,
@@ -39,10 +46,16 @@ def crawl(app: App, names: tuple[str, ...]) -> None:
     Examples:
       newswatch crawl
       newswatch crawl --source brussels-times --config config/newswatch.toml
+      newswatch crawl --cluster      # let the running workers do it
     """
-    settings = app.settings
+    settings = with_cluster(app.settings, requested=cluster)
     sources = _chosen(settings.sources, names)
-    tallies = run_crawl(sources, settings.crawl, settings.database_url, progress=CrawlProgress())
+    if settings.cluster is not None:
+        tallies = _crawl_in_cluster(app, settings.cluster, sources)
+    else:
+        tallies = run_crawl(
+            sources, settings.crawl, settings.database_url, progress=CrawlProgress()
+        )
     _summarise(tallies)
     if tallies and all(t.finished and t.finished.status == "failed" for t in tallies):
         # Still exit 0: the crawl ran and recorded why; health shows in `newswatch sources`.
@@ -50,6 +63,16 @@ def crawl(app: App, names: tuple[str, ...]) -> None:
             "every source failed: check this machine's network access and the addresses "
             "in %s (see `newswatch failures`)", settings.config_path,
         )  # fmt: skip
+
+
+def _crawl_in_cluster(app: App, cluster: ClusterOptions, sources: list[Source]):
+    from crawler.cluster.coordinator import crawl_in_cluster
+    from crawler.storage.sources import sync_sources
+
+    with app.sessions()() as session:
+        source_ids = sync_sources(session, sources)
+    log.info("queued %d sources for the cluster's workers", len(sources))
+    return crawl_in_cluster(sources, source_ids, cluster, app.sessions(), progress=log.info)
 
 
 def _chosen(sources: tuple[Source, ...], names: tuple[str, ...]) -> list[Source]:

@@ -1,0 +1,178 @@
+"""The spider of a cluster worker: NewsSpider fed by the shared queue, settling what it does.
+
+It has no start requests: every request comes from the Redis queue, and it stays open when
+the queue is empty. Requests carry their Source, so a worker crawls whatever the coordinator
+queued without reading the same list of sources.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import Response
+from twisted.internet.task import LoopingCall
+from twisted.python.failure import Failure
+
+from crawler.cluster.ledger import PARENT, RUN, TOKEN, Ledger
+from crawler.cluster.options import ClusterOptions
+from crawler.items import ArticlePage
+from crawler.sources import Source
+from crawler.spiders.news import CrawlContext, NewsSpider
+
+SOURCE_DEF = "nw_source_def"  # request meta: the Source itself
+SOURCE_ID = "nw_source_id"  # request meta: its database id
+WAKE_SECONDS = 0.2  # how often an idle worker looks for queued work
+
+
+def source_meta(source: Source, source_id: int) -> dict[str, Any]:
+    return {SOURCE_DEF: source, SOURCE_ID: source_id}
+
+
+class ClusterSpider(NewsSpider):
+    name = "news"
+
+    def __init__(
+        self, context: CrawlContext, ledger: Ledger, cluster: ClusterOptions, **kwargs: Any
+    ):
+        super().__init__(context, **kwargs)
+        self.ledger = ledger
+        self.cluster = cluster
+        self.started_at = time.time()
+        self._loops: list[LoopingCall] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ClusterSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        connect = crawler.signals.connect
+        connect(spider._keep_open, signal=signals.spider_idle)
+        connect(spider._item_done, signal=signals.item_scraped)
+        connect(spider._item_done, signal=signals.item_dropped)
+        connect(spider._item_done, signal=signals.item_error)
+        connect(spider._callback_failed, signal=signals.spider_error)
+        connect(spider._dropped, signal=signals.request_dropped)
+        connect(spider._opened, signal=signals.spider_opened)
+        connect(spider._closing, signal=signals.spider_closed)
+        return spider
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        return  # work comes from the shared queue only
+        yield  # pragma: no cover - makes this an async generator
+
+    def closed(self, reason: str) -> None:
+        """Nothing to save: each run's validators are saved by the coordinator."""
+
+    # -- what a request is for -------------------------------------------------------------
+
+    def _source(self, meta: dict[str, Any]) -> Source:
+        source = meta[SOURCE_DEF]
+        if source.name not in self.by_name:
+            self.by_name[source.name] = source
+            self.context.source_ids[source.name] = meta[SOURCE_ID]
+        return source
+
+    def parse_index(self, response: Response) -> Iterator[scrapy.Request]:
+        source = self._source(response.meta)
+        children = []
+        for request in super().parse_index(response):
+            if request.callback == self.parse_article:
+                # Through the shared filter: two workers reading two feeds that link one
+                # article fetch it once.
+                request = request.replace(dont_filter=False)
+            request.meta.update(source_meta(source, response.meta[SOURCE_ID]))
+            children.append(request)
+        meta = response.meta
+        self.ledger.admit([child.meta for child in children], meta[RUN], parent=meta[TOKEN])
+        self.ledger.expect_children(meta, len(children))
+        yield from children
+
+    def _keep_validators_for_later(self, fetch: dict[str, Any], response: Response) -> None:
+        key = self.ledger.keys.run_fetches(response.meta[RUN])
+        self.ledger.redis.rpush(key, json.dumps(fetch))
+
+    def _not_requested(self, urls: list[str]) -> list[str]:
+        return urls  # the shared duplicate filter decides, for the whole cluster
+
+    def index_failed(self, failure: Failure) -> None:
+        try:
+            super().index_failed(failure)
+        finally:
+            self.ledger.settle(failure.request.meta)
+
+    def parse_article(self, response: Response) -> Iterator[ArticlePage]:
+        pages = list(super().parse_article(response))
+        if not pages:  # not HTML: recorded as a failure, nothing goes down the pipelines
+            self.ledger.settle(response.meta)
+        yield from pages
+
+    def article_failed(self, failure: Failure) -> None:
+        try:
+            super().article_failed(failure)
+        finally:
+            self.ledger.settle(failure.request.meta)
+
+    # -- signals ---------------------------------------------------------------------------
+
+    def _item_done(self, item: Any, response: Response, **_: Any) -> None:
+        self.ledger.settle(response.meta)  # stored, or its failure recorded
+
+    def _callback_failed(self, failure: Failure, response: Response, **_: Any) -> None:
+        self.logger.error("%s: %s", response.url, failure.getErrorMessage())
+        self.ledger.settle(response.meta)
+
+    def _dropped(self, request: scrapy.Request, **_: Any) -> None:
+        """The shared filter refused a request: another worker has it."""
+        parent = request.meta.pop(PARENT, None)
+        self.ledger.settle(request.meta)
+        if parent:
+            self.ledger.child_queued(parent)
+
+    def _keep_open(self) -> None:
+        raise DontCloseSpider("waiting for queued requests")
+
+    def _opened(self, spider: scrapy.Spider) -> None:
+        self._beat()
+        self._every(self.cluster.heartbeat_seconds, self._beat)
+        self._every(WAKE_SECONDS, self._wake)
+
+    def _closing(self, spider: scrapy.Spider, reason: str) -> None:
+        for loop in self._loops:
+            if loop.running:
+                loop.stop()
+        returned = self.ledger.leave()
+        self.logger.info("worker %s stopped (%s); %d requests went back to the queue",
+                         self.ledger.worker_id, reason, returned)  # fmt: skip
+
+    def _every(self, seconds: float, function: Any) -> None:
+        loop = LoopingCall(function)
+        loop.start(seconds, now=False).addErrback(
+            lambda failure: self.logger.error("cluster loop failed: %s", failure.value)
+        )
+        self._loops.append(loop)
+
+    def _beat(self) -> None:
+        info = {"host": socket.gethostname(), "pid": os.getpid(), "started_at": self.started_at,
+                "settled": self.ledger.settled}  # fmt: skip
+        try:
+            self.ledger.heartbeat(self.cluster.worker_timeout, info)
+            self.ledger.requeue_dead()
+        except Exception as error:  # Redis away for a moment: try again next beat
+            self.logger.warning("cluster: heartbeat failed: %s", error)
+
+    def _wake(self) -> None:
+        """Pull queued work now, not at Scrapy's next 5-second engine heartbeat."""
+        engine = self.crawler.engine
+        try:
+            waiting = self.ledger.redis.zcard(self.ledger.keys.queue)
+        except Exception:
+            return
+        if waiting and not engine.needs_backout():
+            engine._slot.nextcall.schedule()  # the engine's own "look again" hook
