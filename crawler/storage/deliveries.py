@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.storage.models import Article, Source
@@ -150,3 +150,15 @@ def requeue_dead(session: Session, now: datetime, ids: list[int] | None = None) 
         statement = statement.where(AlertDelivery.id.in_(ids))
     values = {"state": "pending", "next_attempt_at": now, "queued_at": now, "claimed_until": None}
     return session.execute(statement.values(**values)).rowcount
+
+
+def claims_in_flight(session: Session, now: datetime) -> int:
+    """Pending deliveries a dispatcher has claimed and whose lease has not run out."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(AlertDelivery)
+            .where(AlertDelivery.state == "pending", AlertDelivery.claimed_until >= now)
+        )
+        or 0
+    )

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from datetime import datetime
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from crawler.storage import schedule
+from crawler.cluster.options import ClusterOptions, without_password
+from crawler.storage import deliveries, schedule
 from crawler.storage.models.base import utcnow
 from newswatch.app import App
 from newswatch.commands.options import config_option
+from newswatch.settings import with_cluster
 
 log = logging.getLogger("newswatch")
 
@@ -30,8 +33,13 @@ log = logging.getLogger("newswatch")
     help="Also serve the web UI (as `newswatch serve`) in this process; "
     "`--web` alone listens on 127.0.0.1:8080.",
 )  # fmt: skip
+@click.option(
+    "--cluster", is_flag=True,
+    help="Queue due sources for `newswatch worker` processes instead of crawling here. "
+    "[default: when the config has a [cluster] section]",
+)  # fmt: skip
 @click.pass_context
-def run(ctx: click.Context, workers: int | None, web_address: str | None) -> None:
+def run(ctx: click.Context, workers: int | None, web_address: str | None, cluster: bool) -> None:
     """Run the service: poll every source on its schedule, alert, watch source health.
 
     Each source is polled on its own interval (adapted to how often it publishes,
@@ -39,9 +47,14 @@ def run(ctx: click.Context, workers: int | None, web_address: str | None) -> Non
     worker processes, and new articles are matched and delivered right after they
     are stored. SIGTERM or Ctrl-C stops cleanly; a restart repeats nothing.
 
+    With --cluster (or a [cluster] section) due sources are queued in Redis for
+    `newswatch worker` processes on any number of machines, and run in one place
+    only: start a single `newswatch run --cluster`.
+
     \b
     Examples:
       newswatch run
+      newswatch run --cluster             # workers crawl; see `newswatch worker --help`
       newswatch run --web                 # and the web UI on http://127.0.0.1:8080/
       newswatch --log-json run --config /etc/newswatch.toml
     """
@@ -50,7 +63,7 @@ def run(ctx: click.Context, workers: int | None, web_address: str | None) -> Non
     from newswatch.scheduling.service import Service
 
     app = ctx.find_object(App)
-    settings = app.settings
+    settings = with_cluster(app.settings, requested=cluster)
     if not settings.sources:
         raise click.UsageError("the configuration has no [[sources]] to poll")
     if workers:
@@ -98,8 +111,12 @@ def _when(moment: datetime | None, now: datetime) -> str:
 
 @click.command()
 @config_option
+@click.option(
+    "--cluster", is_flag=True,
+    help="Also show the cluster: workers, queue, claims. [default: with a [cluster] section]",
+)  # fmt: skip
 @click.pass_obj
-def status(app: App) -> None:
+def status(app: App, cluster: bool) -> None:
     """Show each source's health, polling interval and next poll.
 
     States: failing (several failed runs in a row), degraded (dates, authors or
@@ -107,17 +124,30 @@ def status(app: App) -> None:
     much longer than usual), ok; "not polled yet" or "never run" before the
     service first polls it.
 
+    In a cluster it also shows each live worker (host, pid, requests it holds and
+    has finished, last heartbeat), the shared queue's length, each running
+    source's unsettled requests ("in queue"), and alert deliveries claimed by
+    dispatchers.
+
     \b
-    Example:
+    Examples:
       newswatch status
+      newswatch status --cluster
     """
+    settings = with_cluster(app.settings, requested=cluster)
+    console = Console()
+    console = console if console.is_terminal else Console(width=200)
+    in_queue = _print_cluster(app, settings.cluster, console) if settings.cluster else None
     configured = {source.name: source for source in app.settings.sources}
     now = utcnow()
     with app.sessions()() as session:
         rows = schedule.status_rows(session)
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("source", "state", "since", "interval", "next poll", "last poll",
-                   "last new", "stored", "detail"):  # fmt: skip
+    columns = ["source", "state", "since", "interval", "next poll", "last poll", "last new",
+               "stored", "detail"]  # fmt: skip
+    if in_queue is not None:
+        columns.insert(2, "in queue")
+    for column in columns:
         table.add_column(column, overflow="fold")
     seen = set()
     for row in rows:
@@ -128,23 +158,62 @@ def status(app: App) -> None:
         detail = (state.health_detail if state else None) or ""
         if state and state.retry_after_until and state.retry_after_until > now:
             detail = f"server asked to wait until {state.retry_after_until:%H:%M} UTC. {detail}"
+        queued = [] if in_queue is None else [str(in_queue.get(row.name, ""))]
         if state is None or state.last_run_at is None:
             # crawled by `newswatch crawl` perhaps, but never assessed by the service
             label = "never run" if row.last_status is None else "not polled yet"
-            table.add_row(row.name, label, "", "", "", "", "", str(row.articles), detail)
+            table.add_row(row.name, label, *queued, "", "", "", "", "", str(row.articles), detail)
             continue
         cron = configured[row.name].cron
         table.add_row(
-            row.name, state.health, _when(state.health_since, now),
+            row.name, state.health, *queued, _when(state.health_since, now),
             f"cron {cron}" if cron else _duration(state.interval_seconds),
             _when(state.next_due_at, now),
             _when(state.last_run_at, now), _when(state.last_new_at, now), str(row.articles),
             detail.strip()[:120],
         )  # fmt: skip
     for name in sorted(set(configured) - seen):
-        table.add_row(name, "never run", "", "", "", "", "", "0", "")
-    console = Console()
-    (console if console.is_terminal else Console(width=200)).print(table)
+        queued = [] if in_queue is None else [str(in_queue.get(name, ""))]
+        table.add_row(name, "never run", *queued, "", "", "", "", "", "0", "")
+    console.print(table)
+
+
+def _print_cluster(app: App, cluster: ClusterOptions, console: Console) -> dict[str, int]:
+    """The cluster's workers, queue and claims; returns each running source's unsettled count."""
+    from redis import Redis
+
+    from crawler.cluster.keys import ClusterKeys
+    from crawler.cluster.status import cluster_state
+
+    redis = Redis.from_url(cluster.redis_url)
+    try:
+        state = cluster_state(redis, ClusterKeys(cluster.prefix))
+    finally:
+        redis.close()
+    with app.sessions()() as session:
+        claims = deliveries.claims_in_flight(session, utcnow())
+    console.print(
+        f"cluster {without_password(cluster.redis_url)} ({cluster.prefix}): "
+        f"{len(state.workers)} workers alive, {state.queued} requests queued, "
+        f"{state.holding} being crawled, {sum(state.pending_by_source.values())} unsettled in "
+        f"{len(state.pending_by_source)} running sources; {claims} alert deliveries claimed"
+        + (f"; {state.registered_dead} dead workers not yet requeued" if state.registered_dead
+           else "")
+    )  # fmt: skip
+    if state.workers:
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for column in ("worker", "host", "pid", "up", "holding", "finished", "last heartbeat"):
+            table.add_column(column)
+        now = time.time()
+        for worker in state.workers:
+            table.add_row(
+                worker.worker_id, worker.host, str(worker.pid),
+                _duration(now - worker.started_at), str(worker.holding), str(worker.settled),
+                f"{_duration(max(now - worker.seen_at, 0))} ago",
+            )  # fmt: skip
+        console.print(table)
+    console.print()
+    return state.pending_by_source
 
 
 def _start_web(app: App, settings, address: str):

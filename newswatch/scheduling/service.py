@@ -30,9 +30,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from redis.exceptions import RedisError
 from sqlalchemy import Engine
 
 from alerts.dispatch import build_channels
+from crawler.cluster.options import without_password
 from crawler.sources import Source
 from crawler.storage import schedule
 from crawler.storage.engine import sessions
@@ -47,6 +49,7 @@ from newswatch.settings import Settings
 
 log = logging.getLogger(__name__)
 ALERTS_JOB = "alerts"
+CLUSTER_SLOTS = 16
 
 
 def job_id(source: str) -> str:
@@ -71,7 +74,10 @@ class Service:
         self.rng = rng or random.Random()
         self.processes = processes or WorkerProcesses()
         self.by_name = {source.name: source for source in settings.sources}
-        self.pool = CrawlPool(self._crawl, settings.service.workers, site=self._site)
+        # In a cluster a slot only queues a batch and waits for the workers: more slots let
+        # more sources be in the shared queue at once.
+        slots = max(settings.service.workers, CLUSTER_SLOTS) if settings.cluster else None
+        self.pool = CrawlPool(self._crawl, slots or settings.service.workers, site=self._site)
         self.policies = Policies(
             settings.service.polling, settings.service.health, settings.default_interval
         )
@@ -118,9 +124,15 @@ class Service:
         self.pool.start()
         self.scheduler.start()
         admin = self.settings.service.admin_channel
+        cluster = self.settings.cluster
+        crawling = (
+            f"sources queued for the cluster's workers at {without_password(cluster.redis_url)}"
+            if cluster
+            else f"{self.settings.service.workers} crawl workers"
+        )
         log.info(
-            "service running: %d sources, %d crawl workers, health notices to %s",
-            len(self.settings.sources), self.settings.service.workers, admin or "the log only",
+            "service running: %d sources, %s, health notices to %s",
+            len(self.settings.sources), crawling, admin or "the log only",
         )  # fmt: skip
 
     def stop(self) -> None:
@@ -166,7 +178,10 @@ class Service:
             self.settings.database_url, verbosity, json_logs, os.getpid(),
         )  # fmt: skip
         polled_at, started = self.clock(), time.monotonic()
-        started_worker, exit_code = self.processes.run(job)
+        if self.settings.cluster is not None:
+            started_worker, exit_code = self._crawl_in_cluster(batch)
+        else:
+            started_worker, exit_code = self.processes.run(job)
         crawled = time.monotonic()
         if not started_worker:
             return  # stopping
@@ -188,6 +203,23 @@ class Service:
             self._reschedule(self.by_name[name], state)
         if new:
             self.alerts.kick(lambda: self._modify(ALERTS_JOB, next_run_time=datetime.now(UTC)))
+
+    def _crawl_in_cluster(self, batch: dict[str, tuple[Source, int]]) -> tuple[bool, int | None]:
+        """Queue the batch for the cluster's workers and wait until they settle it."""
+        from crawler.cluster.coordinator import crawl_in_cluster
+
+        assert self.settings.cluster is not None
+        if self.stopping.is_set():
+            return False, None
+        sources = [source for source, _ in batch.values()]
+        ids = {name: source_id for name, (_, source_id) in batch.items()}
+        try:
+            crawl_in_cluster(sources, ids, self.settings.cluster, self.sessions,
+                             stop=self.stopping, progress=log.info)  # fmt: skip
+        except RedisError as error:  # the queue is away: the batch is due again later
+            log.error("cluster queue unreachable for %s: %s", ", ".join(batch), error)
+            return True, 1
+        return True, 0
 
     def _reschedule(self, source: Source, state: Schedule) -> None:
         changes: dict = {"next_run_time": state.next_due_at}
