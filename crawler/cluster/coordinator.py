@@ -84,8 +84,12 @@ class Coordinator:
         deadline = time.monotonic() + self.cluster.run_timeout
         next_note = time.monotonic() + PROGRESS_SECONDS
         while waiting:
-            for name, run_id in list(waiting.items()):
-                if self.pending(run_id) == 0:
+            with self.redis.pipeline(transaction=False) as pipe:
+                for run_id in waiting.values():
+                    pipe.scard(self.keys.run_tokens(run_id))
+                pending = pipe.execute()
+            for (name, run_id), left in zip(list(waiting.items()), pending, strict=True):
+                if int(left) == 0:
                     done.append(self.finish(name, sources[name][1], run_id))
                     del waiting[name]
             if not waiting:
@@ -136,6 +140,20 @@ class Coordinator:
         if int(self.redis.hget(self.keys.runs, name) or 0) == run_id:
             self.redis.hdel(self.keys.runs, name)
         return tally
+
+
+def forget_stale_runs(redis: Redis, keys: ClusterKeys, sessions: sessionmaker[Session]) -> int:
+    """Drop the Redis state of runs the database has closed (a coordinator stopped mid-run)."""
+    listed = {name.decode(): int(run) for name, run in redis.hgetall(keys.runs).items()}
+    if not listed:
+        return 0
+    with sessions() as session:
+        closed = runs.closed_runs(session, list(listed.values()))
+    for name, run_id in listed.items():
+        if run_id in closed:
+            redis.delete(keys.run(run_id), keys.run_tokens(run_id), keys.run_fetches(run_id))
+            redis.hdel(keys.runs, name)
+    return len(closed)
 
 
 def crawl_in_cluster(

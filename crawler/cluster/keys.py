@@ -37,6 +37,10 @@ class ClusterKeys:
         """Hash: serialized request → queue score, for each request the worker holds."""
         return f"{self.prefix}:inflight:{worker}"
 
+    def turns(self, worker: str) -> str:
+        """Hash: politeness turn → host, for each per-site turn the worker holds."""
+        return f"{self.prefix}:turns:{worker}"
+
     def run(self, run_id: int) -> str:
         """Hash of one run's counters (links, fetched, new, ...)."""
         return f"{self.prefix}:run:{run_id}"

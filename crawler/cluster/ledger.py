@@ -40,8 +40,9 @@ redis.call('HSET', KEYS[2], found[1], found[2])
 return found[1]
 """
 
-# Put back what workers hold: every worker in ARGV[2..], or (ARGV[2] == '*') every
-# registered worker whose heartbeat has expired. Returns how many requests went back.
+# Put back what workers hold, and free their per-site turns (politeness.py): every worker
+# in ARGV[2..], or (ARGV[2] == '*') every registered worker whose heartbeat has expired.
+# Returns how many requests went back.
 REQUEUE = """
 local prefix = ARGV[1]
 local workers = {}
@@ -63,6 +64,12 @@ for _, worker in ipairs(workers) do
     moved = moved + 1
   end
   redis.call('DEL', inflight)
+  local turns = prefix .. ':turns:' .. worker
+  local held_turns = redis.call('HGETALL', turns)
+  for i = 1, #held_turns, 2 do
+    redis.call('ZREM', prefix .. ':domain:' .. held_turns[i + 1] .. ':holders', held_turns[i])
+  end
+  redis.call('DEL', turns)
   redis.call('SREM', KEYS[2], worker)
 end
 return moved

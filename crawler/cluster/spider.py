@@ -115,6 +115,7 @@ class ClusterSpider(NewsSpider):
 
     def article_failed(self, failure: Failure) -> None:
         try:
+            self._source(failure.request.meta)  # known here even if first seen failing
             super().article_failed(failure)
         finally:
             self.ledger.settle(failure.request.meta)
@@ -170,9 +171,12 @@ class ClusterSpider(NewsSpider):
     def _wake(self) -> None:
         """Pull queued work now, not at Scrapy's next 5-second engine heartbeat."""
         engine = self.crawler.engine
+        slot = getattr(engine, "_slot", None)  # the engine's own "look again" hook
+        if slot is None or engine.needs_backout():
+            return
         try:
             waiting = self.ledger.redis.zcard(self.ledger.keys.queue)
-        except Exception:
+        except Exception:  # Redis away for a moment: the heartbeat reports it
             return
-        if waiting and not engine.needs_backout():
-            engine._slot.nextcall.schedule()  # the engine's own "look again" hook
+        if waiting:
+            slot.nextcall.schedule()

@@ -53,6 +53,12 @@ def finish_run(session: Session, run_id: int, totals: RunTotals) -> None:
     session.commit()
 
 
+def closed_runs(session: Session, run_ids: list[int]) -> set[int]:
+    """Those of `run_ids` that are finished (or were closed as abandoned)."""
+    query = select(CrawlRun.id).where(CrawlRun.id.in_(run_ids), CrawlRun.finished_at.is_not(None))
+    return set(session.scalars(query))
+
+
 def recent_failures(
     session: Session, *, source: str | None = None, limit: int = 50
 ) -> Sequence[tuple[Failure, str]]:

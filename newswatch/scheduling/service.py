@@ -107,6 +107,8 @@ class Service:
             saved = schedule.load(session, self.ids.values())
         if abandoned:
             log.info("closed %d runs a stopped crawl left open", abandoned)
+        if self.settings.cluster is not None:
+            self._forget_stale_cluster_runs()
         for source in self.settings.sources:
             state = saved.get(self.ids[source.name])
             due = state.next_due_at if state and state.next_due_at else now
@@ -203,6 +205,21 @@ class Service:
             self._reschedule(self.by_name[name], state)
         if new:
             self.alerts.kick(lambda: self._modify(ALERTS_JOB, next_run_time=datetime.now(UTC)))
+
+    def _forget_stale_cluster_runs(self) -> None:
+        from redis import Redis
+
+        from crawler.cluster.coordinator import forget_stale_runs
+        from crawler.cluster.keys import ClusterKeys
+
+        assert self.settings.cluster is not None
+        redis = Redis.from_url(self.settings.cluster.redis_url)
+        try:
+            forget_stale_runs(redis, ClusterKeys(self.settings.cluster.prefix), self.sessions)
+        except RedisError as error:  # the first batch reports it, source by source
+            log.warning("cluster queue unreachable: %s", error)
+        finally:
+            redis.close()
 
     def _crawl_in_cluster(self, batch: dict[str, tuple[Source, int]]) -> tuple[bool, int | None]:
         """Queue the batch for the cluster's workers and wait until they settle it."""
