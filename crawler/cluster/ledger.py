@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from typing import Any
@@ -180,3 +181,42 @@ class Ledger:
         self.redis.delete(self.keys.heartbeat(self.worker_id))
         self.held.clear()
         return int(moved or 0)
+
+
+class Heartbeat:
+    """Says the worker is alive, from its own thread, and reaps workers that are not.
+
+    Not on the reactor: a page that keeps the reactor busy for a few seconds (extraction
+    in-process, the first load of the language models) must not get a live worker declared
+    dead and its requests crawled twice.
+    """
+
+    def __init__(self, ledger: Ledger, every: float, timeout: float):
+        self.ledger = ledger
+        self.every = every
+        self.timeout = timeout
+        self.started_at = time.time()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cluster-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self.beat()  # registered before the first request is taken
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(self.every + 5)
+
+    def beat(self) -> None:
+        info = {"host": socket.gethostname(), "pid": os.getpid(),
+                "started_at": self.started_at, "settled": self.ledger.settled}  # fmt: skip
+        self.ledger.heartbeat(self.timeout, info)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.beat()
+                self.ledger.requeue_dead()
+            except Exception as error:  # Redis away for a moment: try again next beat
+                log.warning("cluster: heartbeat failed: %s", error)

@@ -62,7 +62,7 @@ class SharedPoliteness:
             Redis.from_url(settings.get("REDIS_URL")),
             ClusterKeys(settings.get("NEWSWATCH_CLUSTER_PREFIX")),
             worker=crawler.spider.ledger.worker_id,
-            delay=settings.getfloat("DOWNLOAD_DELAY"),
+            delay=settings.getfloat("NEWSWATCH_SHARED_DELAY"),
             limit=settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
             # Held past the timeout only by a worker that died mid-download.
             lease=settings.getfloat("DOWNLOAD_TIMEOUT") + 30.0,

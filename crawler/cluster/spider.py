@@ -8,9 +8,6 @@ queued without reading the same list of sources.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -46,7 +43,6 @@ class ClusterSpider(NewsSpider):
         super().__init__(context, **kwargs)
         self.ledger = ledger
         self.cluster = cluster
-        self.started_at = time.time()
         self._loops: list[LoopingCall] = []
 
     @classmethod
@@ -140,9 +136,11 @@ class ClusterSpider(NewsSpider):
         raise DontCloseSpider("waiting for queued requests")
 
     def _opened(self, spider: scrapy.Spider) -> None:
-        self._beat()
-        self._every(self.cluster.heartbeat_seconds, self._beat)
-        self._every(WAKE_SECONDS, self._wake)
+        loop = LoopingCall(self._wake)
+        loop.start(WAKE_SECONDS, now=False).addErrback(
+            lambda failure: self.logger.error("cluster: wake-up loop failed: %s", failure.value)
+        )
+        self._loops.append(loop)
 
     def _closing(self, spider: scrapy.Spider, reason: str) -> None:
         for loop in self._loops:
@@ -151,22 +149,6 @@ class ClusterSpider(NewsSpider):
         returned = self.ledger.leave()
         self.logger.info("worker %s stopped (%s); %d requests went back to the queue",
                          self.ledger.worker_id, reason, returned)  # fmt: skip
-
-    def _every(self, seconds: float, function: Any) -> None:
-        loop = LoopingCall(function)
-        loop.start(seconds, now=False).addErrback(
-            lambda failure: self.logger.error("cluster loop failed: %s", failure.value)
-        )
-        self._loops.append(loop)
-
-    def _beat(self) -> None:
-        info = {"host": socket.gethostname(), "pid": os.getpid(), "started_at": self.started_at,
-                "settled": self.ledger.settled}  # fmt: skip
-        try:
-            self.ledger.heartbeat(self.cluster.worker_timeout, info)
-            self.ledger.requeue_dead()
-        except Exception as error:  # Redis away for a moment: try again next beat
-            self.logger.warning("cluster: heartbeat failed: %s", error)
 
     def _wake(self) -> None:
         """Pull queued work now, not at Scrapy's next 5-second engine heartbeat."""

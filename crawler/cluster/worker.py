@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from redis import Redis
+from redis.exceptions import RedisError
 from scrapy.crawler import CrawlerProcess
 
 from crawler.cluster.keys import ClusterKeys
-from crawler.cluster.ledger import Ledger
+from crawler.cluster.ledger import Heartbeat, Ledger
 from crawler.cluster.options import ClusterOptions, without_password
 from crawler.cluster.recorder import ClusterRecorder
 from crawler.cluster.spider import ClusterSpider
@@ -38,6 +40,12 @@ def cluster_scrapy_settings(options: CrawlOptions, cluster: ClusterOptions) -> d
         REDIS_URL=cluster.redis_url,
         NEWSWATCH_CLUSTER_PREFIX=cluster.prefix,
         NEWSWATCH_DEDUPE_WINDOW=cluster.dedupe_window,
+        # The per-site delay is the cluster's (politeness.py). Scrapy's own delay and
+        # AutoThrottle would wait again after the shared turn was taken and released
+        # early, letting another worker start sooner than the delay.
+        NEWSWATCH_SHARED_DELAY=options.download_delay,
+        DOWNLOAD_DELAY=0,
+        AUTOTHROTTLE_ENABLED=False,
         DOWNLOADER_MIDDLEWARES={
             **settings["DOWNLOADER_MIDDLEWARES"],
             "crawler.cluster.politeness.SharedPoliteness": POLITENESS_ORDER,
@@ -73,7 +81,16 @@ def run_worker(
         process.crawl(ClusterSpider, context=context, ledger=ledger, cluster=cluster)
         log.info("worker %s: crawling from %s (queue %s)", ledger.worker_id,
                  without_password(cluster.redis_url), ledger.keys.queue)  # fmt: skip
-        process.start()
+        heartbeat = Heartbeat(ledger, cluster.heartbeat_seconds, cluster.worker_timeout)
+        heartbeat.start()
+        try:
+            process.start()
+        finally:
+            heartbeat.stop()
+            # A forced stop (a second SIGTERM) skips the spider's own clean-up: put back
+            # what we still hold now rather than after worker_timeout.
+            with contextlib.suppress(RedisError):
+                ledger.leave()
     finally:
         redis.close()
         engine.dispose()

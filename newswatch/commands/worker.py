@@ -29,7 +29,8 @@ def worker(app: App, worker_id: str | None) -> None:
 
     A worker that is killed loses nothing: what it held goes back to the queue
     once its heartbeat expires ([cluster] worker_timeout). SIGTERM or Ctrl-C stops
-    it cleanly and puts back what it had not finished.
+    it cleanly: it takes nothing new and finishes the pages it has (at most the
+    download timeout); a second SIGTERM stops it at once and puts back what it held.
 
     Settings come from the [cluster] section ($NEWSWATCH_REDIS_URL overrides its
     redis_url) and [crawl]; the worker does not need the list of sources.
