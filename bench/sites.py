@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -20,13 +21,23 @@ def _marked(html: bytes, number: int) -> bytes:
 
 
 def build_site(
-    directory: Path, pages: list[CorpusPage], *, base: str, articles: int, outlets: int
+    directory: Path,
+    pages: list[CorpusPage],
+    *,
+    base: str = "",
+    articles: int,
+    outlets: int,
+    bases: Sequence[str] | None = None,
 ) -> list[dict]:
     """Write `articles` pages behind `outlets` RSS feeds and sitemaps; returns source dicts.
 
     The site is static: any file server can serve it (the benchmark uses one in
-    another process, so its CPU is not counted as the crawler's).
+    another process, so its CPU is not counted as the crawler's). Every outlet is
+    at `base`, or, given `bases`, outlet i at `bases[i % len(bases)]` (one host
+    per outlet, so per-host politeness applies per outlet).
     """
+    if not bases and not base:
+        raise ValueError("build_site needs base or bases")
     start = datetime(2026, 11, 1, tzinfo=UTC)
     per_outlet: dict[int, list[tuple[str, CorpusPage, datetime]]] = {}
     for number in range(articles):
@@ -41,13 +52,14 @@ def build_site(
     sources = []
     for outlet, entries in per_outlet.items():
         name = f"outlet{outlet:02d}"
+        at = bases[outlet % len(bases)] if bases else base
         kind = "sitemap" if outlet % 4 == 3 else "feed"
         if kind == "feed":
-            (directory / name / "rss.xml").write_text(_rss(name, entries, base), encoding="utf-8")
-            url = f"{base}/{name}/rss.xml"
+            (directory / name / "rss.xml").write_text(_rss(name, entries, at), encoding="utf-8")
+            url = f"{at}/{name}/rss.xml"
         else:
-            (directory / name / "sitemap.xml").write_text(_sitemap(entries, base), encoding="utf-8")
-            url = f"{base}/{name}/sitemap.xml"
+            (directory / name / "sitemap.xml").write_text(_sitemap(entries, at), encoding="utf-8")
+            url = f"{at}/{name}/sitemap.xml"
         sources.append({"name": name, "kind": kind, "url": url})
     return sources
 

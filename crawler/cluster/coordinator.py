@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.cluster.keys import ClusterKeys
 from crawler.cluster.ledger import Ledger
 from crawler.cluster.options import ClusterOptions
+from crawler.cluster.queue import queue_score
 from crawler.cluster.recorder import tally_from_hash
 from crawler.cluster.spider import source_meta
 from crawler.recorder import SourceTally, close_run
@@ -62,7 +63,7 @@ class Coordinator:
                 })  # fmt: skip
                 pipe.hset(self.keys.runs, name, run_id)
                 for request in requests:
-                    pipe.zadd(self.keys.queue, {_encode(request): -request.priority})
+                    pipe.zadd(self.keys.queue, {_encode(request): queue_score(request.priority)})
                 pipe.execute()
         return started
 

@@ -8,6 +8,7 @@ filter's fingerprints expire, so a link whose fetch failed is tried again on a l
 from __future__ import annotations
 
 import logging
+import random
 
 import scrapy
 from scrapy_redis.connection import get_redis_from_settings
@@ -17,6 +18,16 @@ from scrapy_redis.queue import PriorityQueue
 from crawler.cluster.ledger import PARENT, TOKEN, Ledger
 
 log = logging.getLogger("newswatch.cluster")
+
+
+def queue_score(priority: int) -> float:
+    """A request's place in the shared queue: by priority, and at random among equals.
+
+    Equal scores would come out in byte order of the serialized requests, which begin with
+    the URL: every article of one site in a row, each waiting for that site's politeness
+    turn while other sites idle. A random fraction interleaves the sites instead.
+    """
+    return -priority + random.random() * 0.999
 
 
 class ReliableQueue(PriorityQueue):
@@ -30,7 +41,7 @@ class ReliableQueue(PriorityQueue):
         parent = request.meta.pop(PARENT, None)  # counted once, not again by a retry
         data = self._encode_request(request)
         with self.server.pipeline() as pipe:
-            pipe.zadd(self.key, {data: -request.priority})
+            pipe.zadd(self.key, {data: queue_score(request.priority)})
             self.ledger.superseded(request.meta, pipe)
             pipe.execute()
         if parent:

@@ -22,7 +22,8 @@ from crawler.storage.engine import open_engine, sessions
 log = logging.getLogger("newswatch.cluster")
 
 # After robots.txt (100), whose own request needs a turn too, and last before the download,
-# so the turn is held only while the request is on the wire.
+# so the turn is taken just before the request goes out. Just: a worker whose event loop is
+# busy (extraction in-process, extraction_workers = 0) may send it a little later.
 POLITENESS_ORDER = 950
 
 
