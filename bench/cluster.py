@@ -7,9 +7,10 @@ single-process `newswatch crawl` (the baseline), then with 1, 2 and 4 `newswatch
 processes fed by a `newswatch crawl` through Redis, each crawl into a fresh PostgreSQL
 database. Prints articles/s, the ratio to the baseline and the queue's overhead, CPU and
 peak RSS; per host, the request rate, the requests in flight and the gaps between request
-starts against [crawl] delay and per_domain_concurrency (POLITENESS VIOLATED when a limit
-is broken); then a sizing on paper for 1,000,000 articles a day. Prints figures; asserts
-nothing about speed. Cleans up its processes, databases and Redis keys, also on Ctrl-C.
+starts against [crawl] delay and per_domain_concurrency (POLITENESS VIOLATED when the rate
+or the concurrency limit is broken; starts closer than half the delay are named); then a
+sizing on paper for 1,000,000 articles a day. Prints figures; asserts nothing about speed.
+Cleans up its processes, databases and Redis keys, also on Ctrl-C.
 
     python bench/cluster.py                          # 600 articles, 8 outlets; 1, 2, 4 workers
     python bench/cluster.py --articles 300 --workers 1 2 --delay 0.25
@@ -589,17 +590,23 @@ def politeness(records, delay: float, limit: int, tolerance: float) -> dict:
             mean_rate = max(mean_rate, (len(starts) - 1) / max(starts[-1] - starts[0], 1e-9))
     gaps.sort()
     allowed = math.floor((1 + tolerance) / delay) + 1 if delay else math.inf
+    # The limits are Scrapy's: per-host concurrency, and a request rate of 1/delay. Scrapy
+    # itself spaces single requests 0.5-1.5 x delay (RANDOMIZE_DOWNLOAD_DELAY), and a busy
+    # event loop can send a granted request late, so single gaps are reported, not judged;
+    # those under half the delay are named ("bunched"), in every mode alike.
     short = sum(1 for gap in gaps if gap < delay - tolerance)
+    bunched = sum(1 for gap in gaps if gap < delay / 2 - tolerance)
     broken = []
     if concurrency > limit:
         broken.append(f"concurrency: {concurrency} requests in flight to one host (limit {limit})")
     if window > allowed:
         broken.append(f"rate: {window} requests to one host within 1 s (at most {allowed})")
-    if short:
-        broken.append(
-            f"delay: {short} of {len(gaps)} request starts came less than "
-            f"{(delay - tolerance) * 1000:.0f} ms after the previous one to the same host "
-            f"(shortest {gaps[0] * 1000:.1f} ms; delay {delay * 1000:.0f} ms)"
+    notes = []
+    if bunched:
+        notes.append(
+            f"bunched: {bunched} of {len(gaps)} request starts came less than half the delay "
+            f"({delay * 500:.0f} ms) after the previous one to the same host (shortest "
+            f"{gaps[0] * 1000:.1f} ms); the rate over any second stayed within the limit"
         )
     return {
         "requests": len(records),
@@ -615,6 +622,7 @@ def politeness(records, delay: float, limit: int, tolerance: float) -> dict:
         "gaps": len(gaps),
         "response": sum(e - s for _, s, e, _, _ in records) / max(1, len(records)),
         "broken": broken,
+        "notes": notes,
     }
 
 
@@ -661,7 +669,9 @@ def report(results: list[Result], args) -> None:
         if not q:
             continue
         verdict = ("POLITENESS VIOLATED: " + ", ".join(b.split(":")[0] for b in q["broken"])
-                   if q["broken"] else "ok")  # fmt: skip
+                   if q["broken"] else "within limits")  # fmt: skip
+        if q.get("notes"):
+            verdict += " (bunched)"
         print(
             f"{r.mode:<15}{q['requests']:>9}{q['window']:>13}{q['mean_rate']:>11.1f}"
             f"{q['concurrency']:>10}{q['min_gap'] * 1000:>6.1f} ms{q['p5_gap'] * 1000:>5.0f} ms"
@@ -678,6 +688,8 @@ def report(results: list[Result], args) -> None:
     for r in results:
         for problem in r.requests.get("broken", []):
             print(f"POLITENESS VIOLATED ({r.mode}) {problem}")
+        for note in r.requests.get("notes", []):
+            print(f"note ({r.mode}) {note}")
     print()
     for r in results:
         if not r.requests:

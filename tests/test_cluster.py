@@ -15,6 +15,7 @@ crawled twice; these tests would catch that as a page requested twice.
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from collections import Counter
@@ -35,7 +36,7 @@ from tests.cluster_helpers import (
     skip_without_redis,
     start_newswatch,
 )
-from tests.crawl_helpers import rows, write_config
+from tests.crawl_helpers import newswatch, rows, write_config
 
 WORKERS = ("w1", "w2", "w3")
 FAST = {"heartbeat": "0.5s", "worker_timeout": "2s"}  # a killed worker is noticed in ~2 s
@@ -130,6 +131,8 @@ def test_three_workers_crawl_every_article_exactly_once(cluster):
         site.gate.clear()  # article pages wait until every worker holds some
         cluster.start("crawl", "crawl")
         wait_until_every_worker_holds_articles(cluster, site)
+        # mid-crawl, `status` shows the cluster: every worker, what is in flight per source
+        shown = newswatch(cluster.config, cluster.database_url, "status")
         site.gate.set()
         status, output = cluster.finish("crawl")
         assert status == 0, output
@@ -144,6 +147,14 @@ def test_three_workers_crawl_every_article_exactly_once(cluster):
         feeds = Counter(hit.path for hit in site.log() if hit.path in site.feed_paths)
 
     assert "Traceback" not in output
+    assert shown.returncode == 0, shown.stderr
+    assert "3 workers alive" in shown.stdout, shown.stdout
+    assert all(re.search(rf"^{worker}\s", shown.stdout, re.M) for worker in WORKERS), shown.stdout
+    # every source's run is open, with requests held at the gate: a count in "in queue"
+    assert "in queue" in shown.stdout, shown.stdout
+    for name in site.source_articles():
+        state = r"(never run|not polled yet|\w+)"
+        assert re.search(rf"^{name}\s+{state}\s+[1-9]\d*\s", shown.stdout, re.M), shown.stdout
     assert len(site.article_paths) == 66
     assert_every_article_stored_once(cluster, site)
     # the shared duplicate filter: each article was requested from the site exactly once,
