@@ -15,6 +15,7 @@ crawled twice; these tests would catch that as a page requested twice.
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
@@ -37,6 +38,8 @@ from tests.cluster_helpers import (
     start_newswatch,
 )
 from tests.crawl_helpers import newswatch, rows, write_config
+from tests.test_alerts_webhook import SECRET, verify
+from tests.webhook_receiver import Receiver
 
 WORKERS = ("w1", "w2", "w3")
 FAST = {"heartbeat": "0.5s", "worker_timeout": "2s"}  # a killed worker is noticed in ~2 s
@@ -385,3 +388,67 @@ def test_a_worker_without_redis_says_where_it_looked(tmp_path, postgres_url):
         errors = [line for line in result.stderr.splitlines() if "127.0.0.1:1" in line]
         assert len(errors) == 1 and "redis" in errors[0].lower(), where
         assert result.stderr.strip().splitlines()[-1] == errors[0], where
+
+
+# -- the whole cluster: workers, a coordinator, dispatchers and a webhook receiver ----------
+
+ALERTS = """
+[alerts]
+backfill_hours = 1000000  # the site's articles are dated early in the month
+
+[channels.hook]
+kind = "webhook"
+url = {url}
+secret_env = "HOOK_SECRET"
+
+[[rules]]
+name = "every-story"
+query = "title:story"
+channels = ["hook"]
+"""
+
+
+def test_workers_and_dispatchers_store_each_article_and_deliver_each_alert_once(
+    cluster, monkeypatch
+):
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    receiver = Receiver()
+    try:
+        with ClusterSite(feeds=4, per_feed=8, shared=4) as site:  # 36 articles
+            config = cluster.configure(
+                site.sources(), {"concurrency": 4, "per_domain_concurrency": 8}, **FAST
+            )
+            with config.open("a", encoding="utf-8") as file:
+                file.write(ALERTS.format(url=json.dumps(receiver.base + "/hook")))
+            cluster.start_workers(*WORKERS)
+            for name in ("d1", "d2"):
+                cluster.start(name, "dispatcher", "--interval", "0.2s")
+            cluster.start("crawl", "crawl")
+            status, output = cluster.finish("crawl")
+            assert status == 0, output
+            stories = rows(cluster.database_url, "SELECT COUNT(DISTINCT story_id) FROM articles")
+            receiver.wait_for_acks(stories[0][0], timeout=TIMEOUT)
+            for name in ("d1", "d2"):
+                cluster.signal(name, signal.SIGTERM)
+                assert cluster.finish(name)[0] == 0, cluster.log(name)
+    finally:
+        receiver.close()
+
+    assert_every_article_stored_once(cluster, site)
+    assert stories[0][0] == len(site.article_paths) == 36  # one story each: one alert each
+    # each alert acknowledged once, signed, under its own webhook-id; nothing sent twice
+    ids = receiver.acked_ids()
+    assert len(ids) == 36 and set(ids.values()) == {1}, ids
+    assert len(receiver.requests) == 36
+    assert all(verify(SECRET, headers, body) for _, headers, body in receiver.acked)
+    titles = {json.loads(body)["matches"][0]["article"]["title"] for _, _, body in receiver.acked}
+    assert titles == {story.title for story in site.stories.values()}
+    # matched once each (one matcher at a time), delivered once each
+    matches = rows(
+        cluster.database_url, "SELECT article_id, COUNT(*) FROM alert_matches GROUP BY 1"
+    )
+    assert len(matches) == 36 and {count for _, count in matches} == {1}
+    states = rows(
+        cluster.database_url, "SELECT state, attempts, COUNT(*) FROM alert_deliveries GROUP BY 1, 2"
+    )
+    assert states == [("sent", 1, 36)]
