@@ -171,6 +171,9 @@ def crawl_in_cluster(
     try:
         redis.ping()
         coordinator = Coordinator(redis, cluster, sessions)
+        if not live_workers(redis, coordinator.keys):
+            log.warning("cluster: no worker is alive: the sources wait in the queue until a "
+                        "`newswatch worker` starts (or for run_timeout)")  # fmt: skip
         batch = {source.name: (source, source_ids[source.name]) for source in sources}
         started = coordinator.enqueue(batch)
         return coordinator.wait(started, batch, stop=stop, progress=progress)
