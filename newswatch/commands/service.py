@@ -181,6 +181,7 @@ def status(app: App, cluster: bool) -> None:
 def _print_cluster(app: App, cluster: ClusterOptions, console: Console) -> dict[str, int]:
     """The cluster's workers, queue and claims; returns each running source's unsettled count."""
     from redis import Redis
+    from redis.exceptions import RedisError
 
     from crawler.cluster.keys import ClusterKeys
     from crawler.cluster.status import cluster_state
@@ -188,6 +189,9 @@ def _print_cluster(app: App, cluster: ClusterOptions, console: Console) -> dict[
     redis = Redis.from_url(cluster.redis_url)
     try:
         state = cluster_state(redis, ClusterKeys(cluster.prefix))
+    except RedisError as error:  # the sources' health is still worth showing
+        console.print(f"cluster {without_password(cluster.redis_url)}: unreachable ({error})\n")
+        return {}
     finally:
         redis.close()
     with app.sessions()() as session:
