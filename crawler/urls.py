@@ -220,3 +220,13 @@ def choose_canonical(fetched_url: str, declared: str | None) -> str:
     if urlsplit(chosen).path == "/" and urlsplit(fetched).path != "/":
         return fetched
     return chosen
+
+
+def without_password(url: str) -> str:
+    """A database or Redis address fit for a message: its password, if any, starred out."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))

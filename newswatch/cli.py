@@ -9,7 +9,7 @@ import click
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from crawler.cluster.options import without_password
+from crawler.urls import without_password
 from newswatch.app import App
 from newswatch.commands.alerts import alerts
 from newswatch.commands.copy_db import copy_db
@@ -53,22 +53,12 @@ class Newswatch(click.Group):
             app = ctx.find_object(App)
             where = app.settings.database_url if app and "settings" in vars(app) else "database"
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-            click.echo(f"database error ({_redact(where)}): {reason}", err=True)
+            click.echo(f"database error ({without_password(where)}): {reason}", err=True)
             ctx.exit(1)
         finally:
             app = ctx.find_object(App)
             if app:
                 app.close()
-
-
-def _redact(url: str) -> str:
-    """A database URL without its password, for messages."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "database"
 
 
 @click.group(cls=Newswatch, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})

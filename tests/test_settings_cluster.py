@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cluster.options import ClusterOptions, without_password
+from crawler.cluster.options import ClusterOptions
+from crawler.urls import without_password
 from newswatch.settings import ConfigError, parse_settings, with_cluster
 
 SOURCE = {"name": "a", "kind": "feed", "url": "https://a.example/feed"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -19,16 +18,3 @@ class ClusterOptions:
     # afterwards a link that still has no stored article (a failed fetch) is tried again.
     dedupe_window: float = 3600.0
     run_timeout: float = 1800.0  # a run still unsettled after this is closed as partial
-
-
-def without_password(url: str) -> str:
-    """A Redis or database address fit for a log line."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(
-        parts._replace(
-            netloc=f"{parts.username or ''}:***@{parts.hostname}"
-            + (f":{parts.port}" if parts.port else "")
-        )
-    )

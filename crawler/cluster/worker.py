@@ -11,13 +11,14 @@ from scrapy.crawler import CrawlerProcess
 
 from crawler.cluster.keys import ClusterKeys
 from crawler.cluster.ledger import Heartbeat, Ledger
-from crawler.cluster.options import ClusterOptions, without_password
+from crawler.cluster.options import ClusterOptions
 from crawler.cluster.recorder import ClusterRecorder
 from crawler.cluster.spider import ClusterSpider
 from crawler.settings import scrapy_settings
 from crawler.sources import CrawlOptions
 from crawler.spiders.news import CrawlContext
 from crawler.storage.engine import open_engine, sessions
+from crawler.urls import without_password
 
 log = logging.getLogger("newswatch.cluster")
 

@@ -17,13 +17,13 @@ from collections.abc import Callable
 
 import click
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 
 from alerts.config import AlertSettings
 from alerts.dispatch import CLAIM_BATCH, DispatchReport, Sender, build_channels
 from alerts.engine import MatchReport, compile_rules
 from alerts.matching import Matcher
 from alerts.runner import run_once
+from crawler.urls import without_password
 from newswatch.app import App
 from newswatch.commands.options import config_option
 from newswatch.config_reader import Problem, TableReader
@@ -84,7 +84,7 @@ def dispatcher(ctx: click.Context, interval: float | None, batch: int, once: boo
         return
     log.info(
         "dispatcher: started on %s, a round every %gs, claim lease %gs",
-        _redacted(settings.database_url), interval, settings.alerts.claim_lease_seconds,
+        without_password(settings.database_url), interval, settings.alerts.claim_lease_seconds,
     )  # fmt: skip
     stop = threading.Event()
     previous = _stop_on_signals(stop)
@@ -150,10 +150,3 @@ def _reason(error: Exception) -> str:
     """The first line of what went wrong: the driver's message for database errors."""
     lines = str(getattr(error, "orig", None) or error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0] if lines else 'no detail'}"
-
-
-def _redacted(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "the database"

@@ -12,9 +12,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from crawler.cluster.options import ClusterOptions, without_password
+from crawler.cluster.options import ClusterOptions
 from crawler.storage import deliveries, schedule
 from crawler.storage.models.base import utcnow
+from crawler.urls import without_password
 from newswatch.app import App
 from newswatch.commands.options import config_option
 from newswatch.settings import with_cluster

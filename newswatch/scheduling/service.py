@@ -34,13 +34,13 @@ from redis.exceptions import RedisError
 from sqlalchemy import Engine
 
 from alerts.dispatch import build_channels
-from crawler.cluster.options import without_password
 from crawler.sources import Source
 from crawler.storage import schedule
 from crawler.storage.engine import sessions
 from crawler.storage.models.base import utcnow
 from crawler.storage.schedule import Schedule
 from crawler.storage.sources import sync_sources
+from crawler.urls import without_password
 from newswatch.scheduling.alerts_round import AlertsRound
 from newswatch.scheduling.bookkeeping import FixedTimes, Policies, settle_batch
 from newswatch.scheduling.pool import CrawlPool
