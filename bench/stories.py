@@ -71,7 +71,7 @@ def store_all(folder: Path, articles: list[EvalArticle]) -> dict[int, tuple[int,
         for position, article in enumerate(articles):
             url = f"https://{article.outlet}.example/{position}"
             stored = article_queries.add_article(session, ids[article.outlet], items.Article(
-                source=article.outlet, url=url, fetched_url=url, title=article.title,
+                source=article.outlet, url=url, link_key=url, title=article.title,
                 author=None, published_at=article.published_at, language=article.language,
                 text=article.text, lead=None, site_name=None, image_url=None,
                 content_hash=content_hash(article.text), fetched_at=article.published_at,
@@ -140,7 +140,7 @@ def _synthetic(engine, count: int, seed: int) -> dict[int, list[int]]:
             for article_id in range(start, min(count + 1, start + batch)):
                 dated = START + timedelta(seconds=span * article_id / count)
                 rows.append({"id": article_id, "source_id": ids["synthetic"],
-                             "url": f"https://s.example/{article_id}", "fetched_url": "-",
+                             "url": f"https://s.example/{article_id}", "link_key": "-",
                              "text": "-", "content_hash": f"{article_id:064x}",
                              "story_id": article_id, "story_reason": "first",
                              "fetched_at": dated, "stored_at": dated})  # fmt: skip

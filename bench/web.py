@@ -106,7 +106,7 @@ def fill(path: Path, count: int, seed: int = 1) -> float:
             db.executemany("INSERT OR IGNORE INTO stories (id, created_at) VALUES (?, ?)",
                            [(s, stamp(T0)) for s in stories])  # fmt: skip
             db.executemany(
-                "INSERT INTO articles (id, source_id, url, fetched_url, title, published_at, "
+                "INSERT INTO articles (id, source_id, url, link_key, title, published_at, "
                 "language, text, content_hash, story_id, story_reason, fetched_at, stored_at) "
                 "VALUES (?, ?, ?, ?3, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)  # fmt: skip
             db.commit()

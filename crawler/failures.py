@@ -19,6 +19,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet import error as twisted_errors
 
 from crawler.middlewares.private_addresses import PrivateAddressRefused
+from crawler.middlewares.robots import RobotsUnreachable
 
 _HOST = re.compile(r"lookup: (\S+?)\.?$", re.M)
 _SIZE = re.compile(r"(\d+) bytes which is larger than download max size \((\d+)\)")
@@ -43,6 +44,8 @@ def classify(error: BaseException) -> tuple[str, str]:
         if size:
             return "too_large", f"response of {size[1]} bytes exceeds the {size[2]}-byte limit"
         return "too_large", _first_line(error)
+    if isinstance(error, RobotsUnreachable):
+        return "robots_unreachable", str(error)
     if isinstance(error, IgnoreRequest):
         message = str(error)
         if "robots.txt" in message:
@@ -55,6 +58,32 @@ def classify(error: BaseException) -> tuple[str, str]:
     if isinstance(error, ResponseDataLossError | DownloadFailedError):
         return "connection", _first_line(error)
     return "error", f"{error.__class__.__name__}: {_first_line(error)}"
+
+
+# Refusals by policy (the site's robots.txt, our private-address guard): recorded with
+# their cause, counted as skipped rather than as failures of the source, and decided
+# afresh whenever a feed lists the link again (the policy may have changed).
+SKIP_REASONS = frozenset({"robots", "private_address"})
+# Causes that may be gone on a later run; any other failure of an article is for good
+# (404, 410, not HTML, too large, a redirect loop, refused by robots.txt or the guard).
+TRANSIENT_REASONS = frozenset({"timeout", "dns", "connection", "error", "robots_unreachable"})
+TRANSIENT_STATUSES = frozenset({408, 425, 429})
+
+
+def is_transient(reason: str, status: int | None = None) -> bool:
+    """Whether an article that failed this way is worth trying again on a later run."""
+    if reason == "http":
+        return status is not None and (status >= 500 or status in TRANSIENT_STATUSES)
+    return reason in TRANSIENT_REASONS
+
+
+def next_attempt(
+    attempts: int, transient: bool, now: datetime, schedule: tuple[float, ...]
+) -> datetime | None:
+    """When to try a link again after its `attempts`-th failure; None: give it up."""
+    if not transient or attempts > len(schedule):
+        return None
+    return now + timedelta(seconds=schedule[attempts - 1])
 
 
 def _first_line(error: BaseException) -> str:

@@ -20,13 +20,28 @@ class FeedHints:
     language: str | None = None
     image_url: str | None = None
 
+    def to_json(self) -> dict[str, str]:
+        """The hints as a JSON object (kept with a link in the backlog)."""
+        values = {key: value for key, value in vars(self).items() if value is not None}
+        if self.published_at is not None:
+            values["published_at"] = self.published_at.isoformat()
+        return values
+
+    @classmethod
+    def from_json(cls, values: dict[str, str]) -> FeedHints:
+        known = {key: value for key, value in values.items() if key in cls.__dataclass_fields__}
+        if known.get("published_at"):
+            known["published_at"] = datetime.fromisoformat(known["published_at"])
+        return cls(**known)
+
 
 @dataclass(frozen=True)
 class ArticlePage:
     """A fetched article page, not yet extracted."""
 
     source: str  # the configured source's name
-    url: str  # the canonical form of the link that led here
+    link_url: str  # the link as published (made absolute, fragment dropped): what was requested
+    link_key: str  # its canonical form: how the link is recognised
     final_url: str  # where the response came from, after redirects
     body: bytes
     declared_encoding: str | None  # from the Content-Type header, if any
@@ -62,8 +77,8 @@ class Article:
     """An extracted article ready to be de-duplicated and stored."""
 
     source: str
-    url: str  # canonical URL: the storage key
-    fetched_url: str
+    url: str  # canonical URL: the storage key (the page's declared canonical, or its own)
+    link_key: str  # canonical form of the link that led here (crawler.urls.canonical_url)
     title: str | None
     author: str | None
     published_at: datetime | None
@@ -75,6 +90,8 @@ class Article:
     content_hash: str  # crawler.dedupe.content_hash(text)
     fetched_at: datetime
     fingerprint: Fingerprint | None = None  # computed at storage time when missing
+    link_url: str | None = None  # the link as published, exactly as it was requested
+    final_url: str | None = None  # where the page came from, after redirects
 
 
 @dataclass(frozen=True)

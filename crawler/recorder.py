@@ -10,16 +10,12 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.failures import retry_after_until
-from crawler.storage import runs, schedule
+from crawler.failures import SKIP_REASONS, retry_after_until
+from crawler.storage import backlog, runs, schedule
 from crawler.storage.articles import Outcome
 from crawler.storage.models.base import utcnow
 
 log = logging.getLogger("newswatch.crawl")
-
-# Refusals by policy (the site's robots.txt, our private-address guard): recorded with
-# their cause, but counted as skipped, not as failures of the source.
-SKIP_REASONS = frozenset({"robots", "private_address"})
 
 
 @dataclass
@@ -147,6 +143,7 @@ class RunRecorder:
 
 def close_run(session: Session, tally: SourceTally) -> runs.RunTotals:
     """Write a run's totals, note a server's Retry-After, and log the source's line."""
+    waiting = backlog.waiting_count(session, tally.source_id)
     totals = runs.RunTotals(
         status=tally.status(),
         http_status=tally.http_status,
@@ -156,6 +153,7 @@ def close_run(session: Session, tally: SourceTally) -> runs.RunTotals:
         duplicates=tally.duplicates,
         failed=tally.failed + tally.index_failures,
         skipped=tally.skipped,
+        waiting=waiting,
         seconds=round(max(tally.last_activity - tally.started, 0.0), 3),
         error=tally.first_error,
     )
@@ -164,7 +162,8 @@ def close_run(session: Session, tally: SourceTally) -> runs.RunTotals:
     if tally.retry_after_until:
         schedule.note_retry_after(session, tally.source_id, tally.retry_after_until)
     log.info(
-        "%s: %s, %d links, %d fetched, %d new, %d duplicate, %d failed, %d skipped, %.1fs%s",
+        "%s: %s, %d links, %d fetched, %d new, %d duplicate, %d failed, %d skipped, "
+        "%d left for later, %.1fs%s",
         tally.name,
         totals.status,
         totals.links,
@@ -173,6 +172,7 @@ def close_run(session: Session, tally: SourceTally) -> runs.RunTotals:
         totals.duplicates,
         totals.failed,
         totals.skipped,
+        totals.waiting,
         totals.seconds,
         f" (first error: {totals.error})" if totals.error else "",
     )

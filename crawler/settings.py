@@ -13,6 +13,9 @@ PIPELINES = {
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt, so nothing at all is requested from a refused private host.
     "crawler.middlewares.private_addresses.PrivateAddressGuard": 50,
+    # robots.txt read once per site for every crawl process sharing the database.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.robots.CachedRobotsTxtMiddleware": 100,
 }
 
 

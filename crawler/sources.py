@@ -46,6 +46,9 @@ class CrawlOptions:
     # 0 extracts in the crawl process itself.
     extraction_workers: int = 0
     min_text_chars: int = 200
-    max_articles_per_source: int = 200
+    max_articles_per_source: int = 200  # the rest wait in the backlog for the next run
+    # An article that failed transiently (timeout, 5xx, 429) is tried again on the first
+    # run after each of these delays, then given up with its cause kept.
+    retry_schedule: tuple[float, ...] = (600.0, 3600.0, 21600.0, 86400.0)
     log_level: str = "INFO"
     extra_scrapy_settings: dict[str, object] = field(default_factory=dict)

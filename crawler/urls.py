@@ -156,6 +156,21 @@ def _canonical_query(query: str) -> str:
     return "&".join(f"{name}={value}" if value else name for name, value in kept)
 
 
+def request_url(link: str) -> str | None:
+    """The address to request for a published link: the link itself, without its fragment.
+
+    Nothing else changes: many sites answer only the exact spelling they published
+    (a trailing slash, letter case, parameter order, an AMP or m. host), so the canonical
+    form is a key for recognising the article, never an address. None unless absolute
+    http(s).
+    """
+    link = link.strip()
+    parts = urlsplit(link)
+    if parts.scheme.lower() not in DEFAULT_PORTS or not parts.netloc:
+        return None
+    return link.split("#", 1)[0]
+
+
 def canonical_url(url: str) -> str:
     """The one form of an article URL used as its storage key.
 

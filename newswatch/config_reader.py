@@ -101,13 +101,22 @@ class TableReader:
         value = self._get(name, False)
         if value is _MISSING:
             return default
-        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-            return float(value)
-        match = _DURATION.match(value) if isinstance(value, str) else None
-        if not match or float(match[1]) <= 0:
+        seconds = _seconds(value)
+        if seconds is None:
             self.problem(name, f'must be a duration like "90s", "15m" or "2h" (got {value!r})')
             return default
-        return float(match[1]) * _SECONDS[(match[2] or "s").lower()]
+        return seconds
+
+    def durations(self, name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+        """A list of durations, e.g. ["10m", "1h", "6h"], as seconds."""
+        value = self._get(name, False)
+        if value is _MISSING:
+            return default
+        seconds = [_seconds(item) for item in value] if isinstance(value, list) else [None]
+        if not seconds or None in seconds:
+            self.problem(name, f'must be a list of durations like ["10m", "1h"] (got {value!r})')
+            return default
+        return tuple(s for s in seconds if s is not None)
 
     def size(self, name: str, default: int) -> int:
         """Bytes, from a number or a string like "5MB", "512KiB"."""
@@ -150,6 +159,16 @@ class TableReader:
     def subtable(self, name: str) -> TableReader:
         value = self.values.get(name, {})
         return TableReader(value, self.key(name), self.problems)
+
+
+def _seconds(value: Any) -> float | None:
+    """Seconds from a positive number or a string like "90s", "15m", "2h"; None if neither."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if not match or float(match[1]) <= 0:
+        return None
+    return float(match[1]) * _SECONDS[(match[2] or "s").lower()]
 
 
 def _kind(value: Any) -> str:

@@ -48,7 +48,7 @@ SERVICE_KEYS = (
 CRAWL_KEYS = (
     "user_agent", "concurrency", "per_domain_concurrency", "delay", "autothrottle", "timeout",
     "max_page_size", "retries", "obey_robots", "extraction_workers", "min_text_chars",
-    "max_articles_per_source", "interval",
+    "max_articles_per_source", "retry_schedule", "interval",
 )  # fmt: skip
 
 
@@ -276,6 +276,7 @@ def _crawl_options(reader: TableReader) -> tuple[CrawlOptions, float]:
         max_articles_per_source=reader.number(
             "max_articles_per_source", defaults.max_articles_per_source, minimum=1, integer=True
         ),
+        retry_schedule=reader.durations("retry_schedule", defaults.retry_schedule),
     )
     return options, reader.duration("interval", DEFAULT_INTERVAL)
 

@@ -54,7 +54,7 @@ def add_article(
             id=article_id,
             source_id=found.id,
             url=address,
-            fetched_url=address,
+            link_key=address,
             title=title,
             text=text,
             language=language,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,13 +22,25 @@ def write_config(path: Path, sources: list[dict[str, Any]], **crawl: Any) -> Pat
     return path
 
 
-def newswatch(config: Path, database_url: str, *args: str, timeout: float = 120):
+def newswatch(
+    config: Path,
+    database_url: str,
+    *args: str,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+):
     """Run the command line in its own process (a crawl starts a reactor, once per process)."""
     return subprocess.run(
         [sys.executable, "-m", "newswatch", "--config", str(config), "--database", database_url,
          *args],
         capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **env} if env else None,
     )  # fmt: skip
+
+
+def through_proxy(proxy_url: str) -> dict[str, str]:
+    """Environment that sends a crawl's requests through an HTTP proxy (any host name works)."""
+    return {"http_proxy": proxy_url, "HTTP_PROXY": proxy_url, "no_proxy": "", "NO_PROXY": ""}
 
 
 def rows(database_url: str, query: str) -> list[tuple]:
@@ -35,5 +48,15 @@ def rows(database_url: str, query: str) -> list[tuple]:
     try:
         with engine.connect() as connection:
             return [tuple(row) for row in connection.execute(text(query))]
+    finally:
+        engine.dispose()
+
+
+def execute(database_url: str, statement: str) -> None:
+    """Run one statement and commit it (for moving stored times into the past)."""
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(statement))
     finally:
         engine.dispose()

@@ -43,7 +43,7 @@ def store(engine, outlet: str, text: str, *, hours: float, language: str = "fr")
     with sessions(engine)() as session:
         ids = sync_sources(session, [Source(outlet, "feed", (f"https://{outlet}.example/",))])
         article = items.Article(
-            source=outlet, url=url, fetched_url=url, title=f"{outlet} headline", author=None,
+            source=outlet, url=url, link_key=url, title=f"{outlet} headline", author=None,
             published_at=when, language=language, text=text, lead=None, site_name=None,
             image_url=None, content_hash=content_hash(text), fetched_at=when,
         )  # fmt: skip

@@ -20,7 +20,7 @@ OTHER_TEXT = "Im Hafen von Antwerpen fanden Zöllner erneut Kokain in einem Bana
 
 def make(url: str, text: str = TEXT, **fields) -> items.Article:
     base = dict(
-        source="tagesschau", url=url, fetched_url=url, title="Aktionsplan", author=None,
+        source="tagesschau", url=url, link_key=url, title="Aktionsplan", author=None,
         published_at=datetime(2026, 11, 24, 8, tzinfo=UTC), language="de", text=text,
         lead=None, site_name=None, image_url=None, content_hash=content_hash(text),
         fetched_at=datetime(2026, 11, 24, 9, tzinfo=UTC),
@@ -75,7 +75,7 @@ def test_known_urls_include_the_link_that_led_to_an_article(engine):
     with factory() as session:
         articles.add_article(
             session, ids["tagesschau"],
-            make("https://t.example/canonical", fetched_url="https://t.example/amp-link"),
+            make("https://t.example/canonical", link_key="https://t.example/amp-link"),
         )  # fmt: skip
         found = articles.known_urls(
             session, ["https://t.example/canonical", "https://t.example/amp-link", "https://x/new"]

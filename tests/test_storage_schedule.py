@@ -32,7 +32,7 @@ def add_articles(engine, source_id: int, count: int, *, start: datetime = T0, st
             session.flush()
             url = f"https://s{source_id}.example/{when.timestamp():.0f}-{number}-{chars}"
             session.add(Article(
-                source_id=source_id, url=url, fetched_url=url, title=f"t{number}",
+                source_id=source_id, url=url, link_key=url, title=f"t{number}",
                 text="x" * chars, author=author, published_at=when if dated else None,
                 content_hash=hashlib.sha256(url.encode()).hexdigest(), story_id=story.id,
                 stored_at=when, fetched_at=when,

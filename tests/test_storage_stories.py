@@ -45,7 +45,7 @@ OTHER = (
 
 def make(url: str, text: str, *, when: datetime = T0, language: str = "fr", title: str = "t"):
     return items.Article(
-        source="wire", url=url, fetched_url=url, title=title, author=None, published_at=when,
+        source="wire", url=url, link_key=url, title=title, author=None, published_at=when,
         language=language, text=text, lead=None, site_name=None, image_url=None,
         content_hash=content_hash(text), fetched_at=when,
     )  # fmt: skip

@@ -103,7 +103,7 @@ def populate(engine: Engine) -> dict[str, int]:
             row = Article(
                 source_id=sources[source].id,
                 url=extra.pop("url", f"https://{source}.example/{key}"),
-                fetched_url=f"https://{source}.example/{key}", title=title, text=body,
+                link_key=f"https://{source}.example/{key}", title=title, text=body,
                 language=sources[source].language,
                 content_hash=hashlib.sha256(body.encode()).hexdigest(),
                 story_id=story, story_reason=reason, stored_at=when, fetched_at=when,

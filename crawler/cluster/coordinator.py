@@ -17,6 +17,7 @@ from redis import Redis
 from scrapy_redis import picklecompat
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.backlog import Backlog
 from crawler.cluster.keys import ClusterKeys
 from crawler.cluster.ledger import Ledger
 from crawler.cluster.options import ClusterOptions
@@ -24,8 +25,8 @@ from crawler.cluster.queue import queue_score
 from crawler.cluster.recorder import tally_from_hash
 from crawler.cluster.spider import source_meta
 from crawler.recorder import SourceTally, close_run
-from crawler.sources import Source
-from crawler.spiders.news import index_request
+from crawler.sources import CrawlOptions, Source
+from crawler.spiders.news import article_request, index_request
 from crawler.storage import fetch_state, runs
 
 log = logging.getLogger("newswatch.cluster")
@@ -34,9 +35,16 @@ PROGRESS_SECONDS = 10.0
 
 
 class Coordinator:
-    def __init__(self, redis: Redis, cluster: ClusterOptions, sessions: sessionmaker[Session]):
+    def __init__(
+        self,
+        redis: Redis,
+        cluster: ClusterOptions,
+        sessions: sessionmaker[Session],
+        options: CrawlOptions,
+    ):
         self.redis = redis
         self.cluster = cluster
+        self.options = options
         self.keys = ClusterKeys(cluster.prefix)
         self.sessions = sessions
         self.ledger = Ledger(redis, self.keys, worker_id="coordinator")
@@ -49,11 +57,15 @@ class Coordinator:
             validators = fetch_state.validators_for(session, urls)
             for name, (_, source_id) in sources.items():
                 started[name] = runs.start_run(session, source_id)
+        backlog = Backlog(self.sessions, self.options.retry_schedule)
         for name, (source, source_id) in sources.items():
             run_id = started[name]
             requests = [
                 index_request(source, url, validators.get(url), depth=0) for url in source.urls
             ]
+            # What an earlier run left for later is queued with the feeds.
+            cap = source.max_articles or self.options.max_articles_per_source
+            requests += [article_request(source, link) for link in backlog.due(source_id, cap)]
             for request in requests:
                 request.meta.update(source_meta(source, source_id))
             self.ledger.admit([request.meta for request in requests], run_id)
@@ -162,6 +174,7 @@ def crawl_in_cluster(
     source_ids: dict[str, int],
     cluster: ClusterOptions,
     sessions: sessionmaker[Session],
+    options: CrawlOptions,
     *,
     stop: threading.Event | None = None,
     progress: Callable[[str], None] | None = None,
@@ -170,7 +183,7 @@ def crawl_in_cluster(
     redis = Redis.from_url(cluster.redis_url)
     try:
         redis.ping()
-        coordinator = Coordinator(redis, cluster, sessions)
+        coordinator = Coordinator(redis, cluster, sessions, options)
         if not live_workers(redis, coordinator.keys):
             log.warning("cluster: no worker is alive: the sources wait in the queue until a "
                         "`newswatch worker` starts (or for run_timeout)")  # fmt: skip
@@ -191,7 +204,10 @@ def live_workers(redis: Redis, keys: ClusterKeys) -> dict[str, dict]:
 
 
 def _encode(request) -> bytes:
-    """Serialize a feed request as a worker's queue would, naming the spider's callbacks."""
+    """Serialize a request as a worker's queue would, naming the spider's callbacks."""
     data = request.to_dict()
-    data.update(callback="parse_index", errback="index_failed")
+    if "depth" in request.meta:  # a feed, sitemap or listing page
+        data.update(callback="parse_index", errback="index_failed")
+    else:
+        data.update(callback="parse_article", errback="article_failed")
     return picklecompat.dumps(data)

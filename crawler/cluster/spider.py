@@ -94,8 +94,13 @@ class ClusterSpider(NewsSpider):
         key = self.ledger.keys.run_fetches(response.meta[RUN])
         self.ledger.redis.rpush(key, json.dumps(fetch))
 
-    def _not_requested(self, urls: list[str]) -> list[str]:
-        return urls  # the shared duplicate filter decides, for the whole cluster
+    def _not_requested(self, keys: list[str]) -> list[str]:
+        return keys  # the shared duplicate filter decides, for the whole cluster
+
+    def _take_budget(self, source: Source, wanted: int) -> int:
+        # A worker sees one feed of a run at a time, and outlives runs: the cap holds per
+        # feed response, as it did before runs spread over workers.
+        return min(wanted, self._cap(source))
 
     def index_failed(self, failure: Failure) -> None:
         try:

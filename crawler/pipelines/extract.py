@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import NoReturn
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -13,6 +14,7 @@ from crawler import items
 from crawler.dedupe import content_hash
 from crawler.extract import ExtractionError, ExtractOptions
 from crawler.fingerprints import extract_and_fingerprint
+from crawler.storage.backlog import Pending
 from crawler.storage.models.base import utcnow
 from crawler.urls import choose_canonical
 
@@ -21,6 +23,7 @@ class ExtractPipeline:
     """ArticlePage → Article. A page with no usable text is recorded as a failure."""
 
     def __init__(self, crawler: Crawler):
+        self.spider = crawler.spider
         context = crawler.spider.context
         self.recorder = context.recorder
         self.options = ExtractOptions(min_text_chars=context.options.min_text_chars)
@@ -43,6 +46,13 @@ class ExtractPipeline:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
+    def _failed(self, page: items.ArticlePage, detail: str) -> NoReturn:
+        """Record why a page gave no article; the page will not be fetched again for it."""
+        self.recorder.failed(page.source, page.final_url, "extraction", detail)
+        link = Pending(page.link_key, page.link_url, page.hints.to_json())
+        self.spider.link_failed(page.source, link, "extraction", detail)
+        raise DropItem(f"{page.final_url}: {detail}")
+
     async def process_item(self, page: items.ArticlePage) -> items.Article:
         try:
             if self.pool is None:
@@ -53,16 +63,15 @@ class ExtractPipeline:
                     self.pool, extract_and_fingerprint, page, self.options
                 )
         except ExtractionError as error:
-            self.recorder.failed(page.source, page.final_url, "extraction", str(error))
-            raise DropItem(f"{page.final_url}: {error}") from None
+            self._failed(page, str(error))
         except Exception as error:  # a bug or a pathological page: keep crawling the rest
-            detail = f"extraction crashed: {error.__class__.__name__}: {error}"
-            self.recorder.failed(page.source, page.final_url, "extraction", detail)
-            raise DropItem(f"{page.final_url}: {detail}") from None
+            self._failed(page, f"extraction crashed: {error.__class__.__name__}: {error}")
         return items.Article(
             source=page.source,
             url=choose_canonical(page.final_url, extracted.declared_canonical),
-            fetched_url=page.url,
+            link_key=page.link_key,
+            link_url=page.link_url,
+            final_url=page.final_url,
             title=extracted.title,
             author=extracted.author,
             published_at=extracted.published_at,

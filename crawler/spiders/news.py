@@ -17,6 +17,7 @@ from scrapy.http import Response
 from sqlalchemy.orm import Session, sessionmaker
 from twisted.python.failure import Failure
 
+from crawler.backlog import Backlog
 from crawler.failures import classify
 from crawler.items import ArticlePage, FeedHints, Link
 from crawler.middlewares.private_addresses import ALLOW_PRIVATE, SOURCE_HOST
@@ -26,10 +27,14 @@ from crawler.spiders.feeds import MalformedFeed, read_feed
 from crawler.spiders.listings import read_listing
 from crawler.spiders.sitemaps import MalformedSitemap, read_sitemap
 from crawler.storage import articles, fetch_state
-from crawler.urls import canonical_url
+from crawler.storage.backlog import Pending
+from crawler.urls import canonical_url, request_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_SITEMAP_DEPTH = 3
+# Request meta of an article link: its canonical key, the address as published (kept
+# across redirects) and what the feed said of it (FeedHints as JSON).
+KEY, LINK, HINTS = "canonical", "link", "hints"
 
 
 @dataclass(frozen=True)
@@ -50,11 +55,15 @@ class NewsSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.context = context
         self.by_name = {source.name: source for source in context.sources}
-        # Article URLs requested in this run. Scrapy's duplicate filter is bypassed
-        # (dont_filter) because it would silently drop a redirect back to a URL already
-        # seen — a redirect loop would vanish instead of being reported.
+        # Keys of the article links handled in this run (requested, or left in the
+        # backlog). Scrapy's duplicate filter is bypassed (dont_filter) because it would
+        # silently drop a redirect back to a URL already seen — a redirect loop would
+        # vanish instead of being reported.
         self.requested: set[str] = set()
         self.fetched_indexes: list[dict[str, Any]] = []
+        self.backlog = Backlog(context.sessions, context.options.retry_schedule)
+        # Article requests each source may still make in this run (its cap).
+        self.budget: dict[str, int] = {}
 
     def closed(self, reason: str) -> None:
         if reason != "finished":
@@ -70,6 +79,12 @@ class NewsSpider(scrapy.Spider):
         for source in self.context.sources:
             for url in source.urls:
                 yield self._index_request(source, url, validators.get(url), depth=0)
+            # What an earlier run left for later comes first, whether or not a feed changed.
+            due = self.backlog.due(self.context.source_ids[source.name], self._cap(source))
+            self.budget[source.name] = self._cap(source) - len(due)
+            self.requested.update(link.key for link in due)
+            for link in due:
+                yield self._article_request(article_request(source, link))
 
     # -- feeds, sitemaps and listing pages -------------------------------------------
 
@@ -158,35 +173,46 @@ class NewsSpider(scrapy.Spider):
 
     # -- articles ----------------------------------------------------------------------
 
-    def _article_requests(self, source: Source, links: list[Link]) -> Iterator[scrapy.Request]:
-        canonical: dict[str, FeedHints] = {}
-        for link in links:
-            if urlsplit(link.url).scheme in ("http", "https"):
-                canonical.setdefault(canonical_url(link.url), link.hints)
-        self.context.recorder.links_found(source.name, len(canonical))
-        with self.context.sessions() as session:
-            known = articles.known_urls(session, canonical)
-        limit = source.max_articles or self.context.options.max_articles_per_source
-        fresh = self._not_requested([url for url in canonical if url not in known])[:limit]
-        source_host = urlsplit(source.urls[0]).hostname
-        for url in fresh:
-            yield scrapy.Request(
-                url,
-                callback=self.parse_article,
-                errback=self.article_failed,
-                dont_filter=True,
-                meta={
-                    "source": source.name,
-                    "canonical": url,
-                    "hints": canonical[url],
-                    SOURCE_HOST: source_host,
-                    ALLOW_PRIVATE: source.allow_private_links,
-                },
-            )
+    def _cap(self, source: Source) -> int:
+        return source.max_articles or self.context.options.max_articles_per_source
 
-    def _not_requested(self, urls: list[str]) -> list[str]:
-        """Article URLs this crawl has not requested yet (two feeds may link one article)."""
-        fresh = [url for url in urls if url not in self.requested]
+    def _take_budget(self, source: Source, wanted: int) -> int:
+        """How many of `wanted` new links the source may still request in this run."""
+        left = self.budget.get(source.name, self._cap(source))
+        taken = min(left, wanted)
+        self.budget[source.name] = left - taken
+        return taken
+
+    def _article_requests(self, source: Source, links: list[Link]) -> Iterator[scrapy.Request]:
+        published: dict[str, Pending] = {}
+        for link in links:
+            url = request_url(link.url)
+            if url is None:
+                continue
+            try:
+                key = canonical_url(url)
+            except ValueError:  # a malformed port and the like: not a link to anything
+                continue
+            if key not in published:
+                published[key] = Pending(key, url, link.hints.to_json())
+        self.context.recorder.links_found(source.name, len(published))
+        with self.context.sessions() as session:
+            known = articles.known_urls(session, published)
+        known |= self.backlog.held(key for key in published if key not in known)
+        fresh = self._not_requested([key for key in published if key not in known])
+        taken = self._take_budget(source, len(fresh))
+        self.backlog.defer(
+            self.context.source_ids[source.name], [published[key] for key in fresh[taken:]]
+        )
+        for key in fresh[:taken]:
+            yield self._article_request(article_request(source, published[key]))
+
+    def _article_request(self, request: scrapy.Request) -> scrapy.Request:
+        return request.replace(callback=self.parse_article, errback=self.article_failed)
+
+    def _not_requested(self, keys: list[str]) -> list[str]:
+        """Article keys this crawl has not handled yet (two feeds may link one article)."""
+        fresh = [key for key in keys if key not in self.requested]
         self.requested.update(fresh)
         return fresh
 
@@ -194,30 +220,37 @@ class NewsSpider(scrapy.Spider):
         source = self._source(response.meta)
         content_type = _header(response, "Content-Type") or ""
         if content_type.split(";")[0].strip().lower() not in HTML_TYPES:
-            self.context.recorder.failed(
-                source.name,
-                response.url,
-                "content_type",
-                f"not an HTML page ({content_type or 'no Content-Type'})",
-            )
+            detail = f"not an HTML page ({content_type or 'no Content-Type'})"
+            self.context.recorder.failed(source.name, response.url, "content_type", detail)
+            self.link_failed(source.name, _pending(response.meta), "content_type", detail)
             return
         self.context.recorder.article_fetched(source.name)
         encoding = response.headers.get(b"Content-Type", b"").decode("latin-1")
         charset = re.search(r"charset=([\w.:-]+)", encoding, re.I)
         yield ArticlePage(
             source=source.name,
-            url=response.meta["canonical"],
+            link_url=response.meta[LINK],
+            link_key=response.meta[KEY],
             final_url=response.url,
             body=response.body,
             declared_encoding=charset[1] if charset else None,
-            hints=response.meta["hints"],
+            hints=FeedHints.from_json(response.meta[HINTS]),
             language_hint=source.language,
         )
 
     def article_failed(self, failure: Failure) -> None:
         request = failure.request
         reason, detail = classify(failure.value)
+        response = getattr(failure.value, "response", None)
         self.context.recorder.failed(request.meta["source"], request.url, reason, detail)
+        status = response.status if response else None
+        self.link_failed(request.meta["source"], _pending(request.meta), reason, detail, status)
+
+    def link_failed(
+        self, source: str, link: Pending, reason: str, detail: str, status: int | None = None
+    ) -> None:
+        """Schedule another try of an article link, or give it up (crawler.backlog)."""
+        self.backlog.failed(source, self.context.source_ids[source], link, reason, detail, status)
 
 
 def index_request(
@@ -237,6 +270,27 @@ def index_request(
         priority=10,  # links before articles, so a run sees all its sources early
         meta={"source": source.name, "depth": depth, "handle_httpstatus_list": [304]},
     )
+
+
+def article_request(source: Source, link: Pending) -> scrapy.Request:
+    """An article request, without callbacks: to the link as published, keyed canonically."""
+    return scrapy.Request(
+        link.url,
+        dont_filter=True,
+        meta={
+            "source": source.name,
+            KEY: link.key,
+            LINK: link.url,
+            HINTS: link.hints,
+            SOURCE_HOST: urlsplit(source.urls[0]).hostname,
+            ALLOW_PRIVATE: source.allow_private_links,
+        },
+    )
+
+
+def _pending(meta: dict[str, Any]) -> Pending:
+    """The article link a request was made for."""
+    return Pending(meta[KEY], meta[LINK], meta[HINTS])
 
 
 def _header(response: Response, name: str) -> str | None:

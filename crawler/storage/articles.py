@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from crawler import items
 from crawler.fingerprints import fingerprint
-from crawler.storage import stories
+from crawler.storage import backlog, stories
 from crawler.storage.models import Article, Source, Story
 
 
@@ -41,6 +41,8 @@ def add_article(session: Session, source_id: int, article: items.Article) -> Sto
         select(Article.id, Article.story_id).where(Article.url == article.url)
     ).first()
     if existing:
+        backlog.forget(session, {article.link_key})
+        session.commit()
         return Stored(Outcome.KNOWN_URL, existing.id, existing.story_id)
 
     prints = article.fingerprint or fingerprint(article.text)
@@ -67,7 +69,9 @@ def add_article(session: Session, source_id: int, article: items.Article) -> Sto
     row = Article(
         source_id=source_id,
         url=article.url,
-        fetched_url=article.fetched_url,
+        link_key=article.link_key,
+        link_url=article.link_url,
+        final_url=article.final_url,
         title=article.title,
         author=article.author,
         published_at=article.published_at,
@@ -90,6 +94,8 @@ def add_article(session: Session, source_id: int, article: items.Article) -> Sto
         if placement.story_id is not None and placement.duplicate_of is None:
             fresh = {key for key, _ in prints.evidence} - placement.known_keys
         stories.index(session, row.id, story_id, prints, dated_at, counted=fresh)
+        # Stored: the link no longer waits in the backlog (over a cap, or for a retry).
+        backlog.forget(session, {article.link_key, article.url})
         session.commit()
     except IntegrityError:
         # Another writer stored the same URL between our check and our insert.
@@ -103,19 +109,17 @@ def add_article(session: Session, source_id: int, article: items.Article) -> Sto
 
 
 def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
-    """Which of `urls` led to a stored article already (so the crawl does not fetch them again).
+    """Which of `urls` (canonical keys) led to a stored article already.
 
-    A URL counts when it is an article's canonical URL or the link that led to it
-    (the two differ when a page names another canonical URL for itself).
+    A key counts when it is an article's canonical URL or the key of the link that led to
+    it (the two differ when a page names another canonical URL for itself).
     """
     wanted = list(dict.fromkeys(urls))
     found: set[str] = set()
     for start in range(0, len(wanted), 500):  # stay below SQL parameter limits
         chunk = wanted[start : start + 500]
         found.update(session.scalars(select(Article.url).where(Article.url.in_(chunk))))
-        found.update(
-            session.scalars(select(Article.fetched_url).where(Article.fetched_url.in_(chunk)))
-        )
+        found.update(session.scalars(select(Article.link_key).where(Article.link_key.in_(chunk))))
     return found
 
 

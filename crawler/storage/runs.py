@@ -24,6 +24,7 @@ class RunTotals:
     skipped: int
     seconds: float
     error: str | None
+    waiting: int = 0  # links left for a later run: over the cap, or to retry
 
 
 def start_run(session: Session, source_id: int) -> int:

@@ -72,7 +72,9 @@ def _crawl_in_cluster(app: App, cluster: ClusterOptions, sources: list[Source]):
     with app.sessions()() as session:
         source_ids = sync_sources(session, sources)
     log.info("queued %d sources for the cluster's workers", len(sources))
-    return crawl_in_cluster(sources, source_ids, cluster, app.sessions(), progress=log.info)
+    return crawl_in_cluster(
+        sources, source_ids, cluster, app.sessions(), app.settings.crawl, progress=log.info
+    )
 
 
 def _chosen(sources: tuple[Source, ...], names: tuple[str, ...]) -> list[Source]:

@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.storage import articles as article_queries
-from crawler.storage import runs
+from crawler.storage import backlog, runs
 from crawler.storage import sources as source_queries
 from crawler.storage import stories as story_queries
 from crawler.storage.articles import ArticleFilter
@@ -106,7 +106,8 @@ def show(app: App, article_id: int) -> None:
         members = article_queries.story_members(session, article.story_id)
     lines = [
         ("title", article.title), ("source", source), ("url", article.url),
-        ("fetched from", article.fetched_url if article.fetched_url != article.url else None),
+        ("link", article.link_url if article.link_url != article.url else None),
+        ("fetched from", article.final_url if article.final_url != article.link_url else None),
         ("author", article.author), ("published", _when(article.published_at)),
         ("language", article.language), ("site", article.site_name),
         ("image", article.image_url), ("fetched", _when(article.fetched_at)),
@@ -161,20 +162,42 @@ def sources(app: App) -> None:
 @click.option("-n", "--limit", default=30, show_default=True, help="How many to list.")
 @click.pass_obj
 def failures(app: App, source: str | None, limit: int) -> None:
-    """List recent failures: what could not be fetched or extracted, and why.
+    """List what could not be fetched or extracted, and why; what will be tried again, when.
+
+    An article that failed for a passing cause (timeout, connection, HTTP 5xx or 429) is
+    tried again on later runs, after 10 minutes, 1 hour, 6 hours and 24 hours
+    ([crawl] retry_schedule), then given up; one that failed for good (404, 410, not
+    HTML, too large, a redirect loop, no article text) is given up at once. Either way it
+    is listed here with its cause.
 
     \b
     Example:
       newswatch failures --source hln
     """
     with app.sessions()() as session:
-        rows = runs.recent_failures(session, source=source, limit=limit)
-    if not rows:
+        links = backlog.listing(session, source=source, limit=limit)
+        recent = runs.recent_failures(session, source=source, limit=limit)
+    if not links and not recent:
         click.echo("No failures recorded.")
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("when", "source", "reason", "url", "detail"):
-        table.add_column(column, overflow="fold")
-    for failure, name in rows:
-        table.add_row(_when(failure.occurred_at), name, failure.reason, failure.url, failure.detail)
-    _console().print(table)
+    console = _console()
+    if links:
+        table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
+                      title="Articles that failed: next try, or given up")  # fmt: skip
+        for column in ("next try", "source", "attempts", "reason", "url", "detail"):
+            table.add_column(column, overflow="fold")
+        for link, name in links:
+            next_try = _when(link.next_attempt_at) if link.state == "retry" else "gave up"
+            table.add_row(next_try, name, str(link.attempts), link.reason or "", link.url,
+                          link.detail or "")  # fmt: skip
+        console.print(table)
+        console.print()
+    if recent:
+        table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
+                      title="Recent failures")  # fmt: skip
+        for column in ("when", "source", "reason", "url", "detail"):
+            table.add_column(column, overflow="fold")
+        for failure, name in recent:
+            table.add_row(_when(failure.occurred_at), name, failure.reason, failure.url,
+                          failure.detail)  # fmt: skip
+        console.print(table)

@@ -232,7 +232,8 @@ class Service:
         ids = {name: source_id for name, (_, source_id) in batch.items()}
         try:
             crawl_in_cluster(sources, ids, self.settings.cluster, self.sessions,
-                             stop=self.stopping, progress=log.info)  # fmt: skip
+                             self.settings.crawl, stop=self.stopping,
+                             progress=log.info)  # fmt: skip
         except RedisError as error:  # the queue is away: the batch is due again later
             log.error("cluster queue unreachable for %s: %s", ", ".join(batch), error)
             return True, 1

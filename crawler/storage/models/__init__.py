@@ -5,14 +5,23 @@ from crawler.storage.models import schedule as schedule  # registers the schedul
 from crawler.storage.models import stories as stories  # registers the story index tables
 from crawler.storage.models.articles import Article, Story
 from crawler.storage.models.base import Base, UTCDateTime
-from crawler.storage.models.crawl import CrawlRun, Failure, FetchState, Source
+from crawler.storage.models.crawl import (
+    BacklogLink,
+    CrawlRun,
+    Failure,
+    FetchState,
+    RobotsFile,
+    Source,
+)
 
 __all__ = [
     "Article",
+    "BacklogLink",
     "Base",
     "CrawlRun",
     "Failure",
     "FetchState",
+    "RobotsFile",
     "Source",
     "Story",
     "UTCDateTime",

@@ -29,7 +29,12 @@ class Article(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
     url: Mapped[str] = mapped_column(Text, unique=True)
     # the canonical form of the link that led here, so that link is not fetched again
-    fetched_url: Mapped[str] = mapped_column(Text, index=True)
+    # (it differs from url when the page names another canonical URL for itself)
+    link_key: Mapped[str] = mapped_column(Text, index=True)
+    # the link exactly as the feed, sitemap or listing published it: what was requested
+    link_url: Mapped[str | None] = mapped_column(Text)  # None: stored before it was kept
+    # where the page came from after redirects
+    final_url: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crawler.storage.models.base import Base, UTCDateTime, utcnow
@@ -43,6 +43,8 @@ class CrawlRun(Base):
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)  # refused by robots.txt, ...
+    # links of the source waiting when the run ended: over the per-run cap, or to retry
+    waiting: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -74,3 +76,46 @@ class FetchState(Base):
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BacklogLink(Base):
+    """A published link not stored yet and not forgotten (crawler.backlog).
+
+    waiting: over a run's cap, fetched first next run; retry: failed transiently, tried
+    again at next_attempt_at; gave_up: failed for good, kept with its cause so it is
+    neither requested again nor lost from view.
+    """
+
+    __tablename__ = "link_backlog"
+    __table_args__ = (Index("ix_link_backlog_due", "source_id", "state", "next_attempt_at"),)
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)  # canonical URL of the link
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    url: Mapped[str] = mapped_column(Text)  # as published: what is requested
+    hints: Mapped[dict] = mapped_column(JSON, default=dict)  # what the feed said of it
+    state: Mapped[str] = mapped_column(String(10))  # waiting | retry | gave_up
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RobotsFile(Base):
+    """A site's robots.txt as last read, shared by every crawl process (crawler.robots)."""
+
+    __tablename__ = "robots_files"
+
+    origin: Mapped[str] = mapped_column(Text, primary_key=True)  # scheme://host[:port]
+    # the last readable answer (2xx: its body; 4xx: none, everything allowed)
+    status: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # read again after this; until then every process uses the stored answer
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # why the last attempt gave no readable answer (5xx, timeout), if it did not
+    error: Mapped[str | None] = mapped_column(Text)
+    # one process fetches it at a time; the others wait for its answer until then
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(80))

@@ -1,0 +1,62 @@
+"""The backlog and the retry schedule: which links a run requests, what a failure leads to.
+
+Links over a run's cap wait in the backlog and are requested first on the next run; an
+article that failed transiently is tried again after each delay of `retry_schedule`, then
+given up with its cause kept; a permanent failure is given up at once. Either way the link
+is handled, so a feed's validators never hide it, and it is never silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.failures import SKIP_REASONS, is_transient, next_attempt
+from crawler.storage import backlog
+from crawler.storage.backlog import Pending
+from crawler.storage.models.base import utcnow
+
+log = logging.getLogger("newswatch.crawl")
+
+
+class Backlog:
+    def __init__(self, sessions: sessionmaker[Session], schedule: tuple[float, ...]):
+        self._sessions = sessions
+        self._schedule = schedule
+
+    def due(self, source_id: int, limit: int) -> list[Pending]:
+        """The source's links to request first this run."""
+        with self._sessions() as session:
+            return backlog.due(session, source_id, utcnow(), limit)
+
+    def held(self, keys: Iterable[str]) -> set[str]:
+        """Keys the backlog takes care of already: not to be requested from a feed again."""
+        with self._sessions() as session:
+            return backlog.held(session, keys)
+
+    def defer(self, source_id: int, links: Sequence[Pending]) -> None:
+        with self._sessions() as session:
+            backlog.defer(session, source_id, links, utcnow())
+
+    def failed(
+        self, source: str, source_id: int, link: Pending, reason: str, detail: str,
+        status: int | None = None,
+    ) -> None:  # fmt: skip
+        """Schedule the link's next try, or give it up."""
+        if reason in SKIP_REASONS:
+            return  # refused by policy, not failed: nothing to try again or give up
+        now = utcnow()
+        with self._sessions() as session:
+            attempts = backlog.attempts(session, link.key) + 1
+            retry_at = next_attempt(attempts, is_transient(reason, status), now, self._schedule)
+            backlog.record_failure(
+                session, source_id=source_id, link=link, reason=reason, detail=detail,
+                retry_at=retry_at, now=now,
+            )  # fmt: skip
+        if retry_at:
+            log.debug("%s: %s: attempt %d failed, next try at %s", source, link.url, attempts,
+                      retry_at.isoformat(timespec="seconds"))  # fmt: skip
+        else:
+            log.debug("%s: %s: given up after %d attempts", source, link.url, attempts)
