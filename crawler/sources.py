@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crawler.urls import host_of
+
 SOURCE_KINDS = ("feed", "sitemap", "listing")
 
 
@@ -27,6 +29,12 @@ class Source:
     # Feeds are untrusted input: by default a link to a private, loopback or link-local
     # address on another host than the source's own is refused (server-side request forgery).
     allow_private_links: bool = False
+
+    @property
+    def own_hosts(self) -> frozenset[str]:
+        """The hosts of the addresses the user configured: the private-address guard's only
+        exemption (crawler.middlewares.private_addresses)."""
+        return frozenset(host for host in map(host_of, self.urls) if host)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 
 from crawler.middlewares.private_addresses import is_private
 from newswatch.demo.server import Request, Response, serve, text
-from tests.crawl_helpers import newswatch, rows, write_config
+from tests.crawl_helpers import newswatch, rows, through_proxy, write_config
 
 PARAGRAPH = (
     "<p>Die belgische Bundespolizei und die marokkanische DGST tauschen seit dem Frühjahr "
@@ -105,3 +105,68 @@ def test_links_into_private_networks_are_refused_unless_allowed(tmp_path, sqlite
     assert "/inside.html" in hits
     stored = {urlsplit(u).path for (u,) in rows(sqlite_url, "SELECT url FROM articles")}
     assert "/inside.html" in stored
+
+
+def sitemap_index(children: list[str]) -> Response:
+    entries = "".join(f"<sitemap><loc>{child}</loc></sitemap>" for child in children)
+    body = (
+        "<?xml version='1.0'?><sitemapindex xmlns='http://www.sitemaps.org/schemas/sitemap/0.9'>"
+        f"{entries}</sitemapindex>"
+    )
+    return text(200, body, "application/xml")
+
+
+def test_child_sitemaps_and_feed_redirects_are_guarded_too(tmp_path, sqlite_url):
+    """Only the configured addresses' own host is exempt: not what a sitemap or redirect names."""
+    inside_routes = {"/child.xml": rss([]), "/internal-feed.xml": rss([])}
+    with site("127.0.0.2", inside_routes) as (inside, hits):
+        routes = {
+            "/sitemap-index.xml": sitemap_index(
+                [f"{inside}/child.xml", "http://169.254.169.254/latest/meta-data/"]
+            ),
+            "/moved.xml": Response(302, headers={"Location": f"{inside}/internal-feed.xml"}),
+        }
+        with site("127.0.0.1", routes) as (outside, _):
+            sources = [
+                {"name": "index", "kind": "sitemap", "url": f"{outside}/sitemap-index.xml"},
+                {"name": "moved", "kind": "feed", "url": f"{outside}/moved.xml"},
+            ]
+            result = newswatch(write_config(tmp_path / "n.toml", sources), sqlite_url, "crawl")
+
+    assert result.returncode == 0, result.stderr
+    assert hits == [], "a private address was requested (robots.txt included)"
+    refused = rows(sqlite_url, "SELECT url FROM failures WHERE reason = 'private_address'")
+    assert sorted(url for (url,) in refused) == sorted(
+        [f"{inside}/child.xml", "http://169.254.169.254/latest/meta-data/",
+         f"{inside}/internal-feed.xml"]
+    )  # fmt: skip
+
+
+def test_through_a_proxy_only_hosts_shown_to_be_public_are_fetched(tmp_path, sqlite_url):
+    """The proxy would reach names we cannot resolve: those are refused, not waved through."""
+    seen: list[str] = []
+
+    def proxy(request: Request) -> Response:
+        seen.append(request.target)
+        if request.target == "http://feeds.test/feed.xml":
+            return rss(["http://intranet.test/secret.html", "http://feeds.test/ok.html"])
+        if request.target == "http://feeds.test/ok.html":
+            return text(200, article("Aktionsplan unterzeichnet"))
+        return text(404, "not found")
+
+    server, thread = serve("127.0.0.1", 0, proxy)
+    try:
+        source = {"name": "proxied", "kind": "feed", "url": "http://feeds.test/feed.xml"}
+        config = write_config(tmp_path / "n.toml", [source])
+        result = newswatch(config, sqlite_url, "crawl", env=through_proxy(server.base_url))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+    assert result.returncode == 0, result.stderr
+    # the source's own host goes through the proxy; the unresolvable other host does not
+    assert "http://feeds.test/ok.html" in seen
+    assert not [target for target in seen if "intranet.test" in target], seen
+    (detail,) = rows(sqlite_url, "SELECT detail FROM failures WHERE reason = 'private_address'")
+    assert "intranet.test does not resolve here" in detail[0]

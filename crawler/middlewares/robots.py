@@ -32,7 +32,7 @@ from scrapy.utils.misc import build_from_crawler
 from sqlalchemy.orm import Session, sessionmaker
 from twisted.internet.defer import Deferred
 
-from crawler.middlewares.private_addresses import ALLOW_PRIVATE, SOURCE_HOST
+from crawler.middlewares.private_addresses import GUARD_KEYS
 from crawler.storage import robots
 from crawler.storage.models.base import utcnow
 
@@ -154,9 +154,7 @@ class CachedRobotsTxtMiddleware(RobotsTxtMiddleware):
     async def _fetch(self, origin: str, request: Request) -> robots.StoredRobots:
         """Download robots.txt, store what it says, and release the claim."""
         # The guard checks the robots.txt request (and its redirects) like the article's.
-        meta = {
-            key: request.meta[key] for key in (SOURCE_HOST, ALLOW_PRIVATE) if key in request.meta
-        }
+        meta = {key: request.meta[key] for key in GUARD_KEYS if key in request.meta}
         robots_request = Request(
             f"{origin}/robots.txt",
             priority=self.DOWNLOAD_PRIORITY,

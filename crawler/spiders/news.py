@@ -10,7 +10,6 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.http import Response
@@ -20,7 +19,7 @@ from twisted.python.failure import Failure
 from crawler.backlog import Backlog
 from crawler.failures import classify
 from crawler.items import ArticlePage, FeedHints, Link
-from crawler.middlewares.private_addresses import ALLOW_PRIVATE, SOURCE_HOST
+from crawler.middlewares.private_addresses import guard_meta
 from crawler.recorder import Recorder
 from crawler.sources import CrawlOptions, Source
 from crawler.spiders.feeds import MalformedFeed, read_feed
@@ -268,7 +267,12 @@ def index_request(
         headers=headers,
         dont_filter=True,
         priority=10,  # links before articles, so a run sees all its sources early
-        meta={"source": source.name, "depth": depth, "handle_httpstatus_list": [304]},
+        meta={
+            "source": source.name,
+            "depth": depth,
+            "handle_httpstatus_list": [304],
+            **guard_meta(source),
+        },
     )
 
 
@@ -282,8 +286,7 @@ def article_request(source: Source, link: Pending) -> scrapy.Request:
             KEY: link.key,
             LINK: link.url,
             HINTS: link.hints,
-            SOURCE_HOST: urlsplit(source.urls[0]).hostname,
-            ALLOW_PRIVATE: source.allow_private_links,
+            **guard_meta(source),
         },
     )
 
