@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import signal
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import NoReturn
 
@@ -14,6 +16,7 @@ from crawler import items
 from crawler.dedupe import content_hash
 from crawler.extract import ExtractionError, ExtractOptions
 from crawler.fingerprints import extract_and_fingerprint
+from crawler.processes import die_with_parent
 from crawler.storage.backlog import Pending
 from crawler.storage.models.base import utcnow
 from crawler.urls import choose_canonical
@@ -38,8 +41,14 @@ class ExtractPipeline:
         if self.workers > 0:
             # Scrapy runs on one core; extraction is the CPU-heavy part, so it gets
             # its own processes. "spawn" because forking a running reactor is unsafe.
+            # Each dies with the crawl, even a SIGKILLed one: SIGKILL, as an extraction
+            # process holds nothing worth saving. The pool starts them from the reactor
+            # (main) thread, which lives as long as the crawl does.
             self.pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=die_with_parent,
+                initargs=(os.getpid(), signal.SIGKILL),
             )
 
     def close_spider(self) -> None:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: SQLite migrations go unserialised, as before
+    fcntl = None
+
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 BACKENDS = ("sqlite", "postgresql")
 
@@ -67,6 +77,65 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (a no-op when it is there already)."""
     command.upgrade(alembic_config(engine), "head")
+
+
+@contextlib.contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Hold an exclusive lock beside an SQLite database file while its schema migrates.
+
+    Processes opening a fresh file together would each create the tables, and all but one
+    fail. SQLite cannot serialise this itself: pysqlite runs DDL outside any transaction,
+    and a `BEGIN EXCLUSIVE` would make waiters give up after the busy timeout while a
+    long migration runs. flock() waits as long as it takes and is released by the kernel
+    when its holder dies, so a crashed migration leaves no stale lock. The lock is on a
+    file of its own: opening and closing the database file would drop SQLite's own POSIX
+    locks held by this process. Each call opens the file anew, so threads exclude each
+    other too. An in-memory database is private to its process: no lock.
+    """
+    path = _database_file(engine.url)
+    descriptor = _open_lock_file(path) if path is not None and fcntl is not None else None
+    if descriptor is None:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another process to finish migrating %s", path)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _open_lock_file(database: Path) -> int | None:
+    lock_path = database.with_name(database.name + "-migrate.lock")
+    try:
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        pass
+    try:  # made by someone else in a directory we may only read
+        return os.open(lock_path, os.O_RDONLY)
+    except OSError:
+        # No file can be made beside the database, so SQLite cannot write its journal
+        # there either: this process cannot create the schema, and needs no lock.
+        log.debug("no migration lock beside %s: directory not writable", database)
+        return None
+
+
+def _database_file(url: URL) -> Path | None:
+    """The file SQLite opens for `url`, or None for PostgreSQL and in-memory databases."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if url.query.get("uri") == "true":
+        if url.query.get("mode") == "memory":
+            return None
+        database = database.removeprefix("file:")
+    if database in ("", ":memory:"):
+        return None
+    # the same path pysqlite opens: relative to the working directory, "~" not expanded
+    return Path(os.path.abspath(database))
 
 
 def has_schema(engine: Engine) -> bool:

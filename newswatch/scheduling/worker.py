@@ -4,25 +4,23 @@ A worker is spawned (not forked: the service runs threads), crawls its batch wit
 `crawler.run.crawl` and exits; everything it learns is in the database. It lives in its own
 session, so a Ctrl-C at the terminal reaches only the service, which asks each worker once
 to stop (SIGTERM: Scrapy finishes what is in flight). On Linux a worker is also sent SIGTERM
-when the service dies without asking (SIGKILL, OOM), so no crawl outlives its service.
+when the service dies without asking (SIGKILL, OOM), so no crawl outlives its service; its
+extraction processes die with it the same way (`crawler.processes`).
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
 import os
-import signal
-import sys
 import threading
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 
+from crawler.processes import die_with_parent
 from crawler.sources import CrawlOptions, Source
 
 log = logging.getLogger(__name__)
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -37,22 +35,11 @@ class BatchJob:
     parent_pid: int = 0
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    if sys.platform != "linux":
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent_pid:  # the service died before the line above took effect
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
 def crawl_batch(job: BatchJob) -> None:
     """The worker process's entry point."""
     os.setsid()
-    _die_with_parent(job.parent_pid)
+    # SIGTERM, not SIGKILL: Scrapy stops cleanly and the extraction processes end with it.
+    die_with_parent(job.parent_pid)
     from crawler.run import crawl
     from newswatch.logs import setup_logging
 
@@ -79,6 +66,8 @@ class WorkerProcesses:
         with self._lock:
             if self._stopping:
                 return False, None
+            # The worker dies with this thread (PR_SET_PDEATHSIG), which is fine: the
+            # thread waits below for as long as the worker runs.
             process.start()
             self._live.add(process)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
+from crawler.storage.engine import migration_lock
 from crawler.storage.models import Base
 from crawler.storage.search import include_name
 
@@ -12,7 +13,8 @@ from crawler.storage.search import include_name
 MIGRATION_LOCK = 0x6E657773
 
 engine = context.config.attributes["engine"]
-with engine.begin() as connection:
+# On SQLite the same serialisation is a file lock, taken before the first connection.
+with migration_lock(engine), engine.begin() as connection:
     if connection.dialect.name == "postgresql":
         # Workers and dispatchers starting together on an empty database would each create
         # the schema; the second waits here, then finds it at head and does nothing.
