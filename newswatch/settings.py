@@ -31,12 +31,19 @@ DEFAULT_CONFIG = Path("config/newswatch.toml")
 DEFAULT_DATABASE_URL = "sqlite:///newswatch.db"
 DEFAULT_INTERVAL = 30 * 60.0
 TOP_LEVEL = (
-    "storage", "crawl", "service", "cluster", "topics", "sources", "alerts", "channels", "rules",
+    "storage", "crawl", "service", "cluster", "web", "topics", "sources", "alerts", "channels",
+    "rules",
 )  # fmt: skip
 CLUSTER_KEYS = (
     "redis_url", "prefix", "heartbeat", "worker_timeout", "dedupe_window", "run_timeout",
 )  # fmt: skip
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+WEB_KEYS = ("allowed_hosts", "base_url")
+# A Host name as TrustedHostMiddleware compares it: a DNS name (optionally "*." for its
+# subdomains), an IPv4 address, or an IPv6 address in brackets; never a scheme or a port.
+_LABEL = r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
+_IPV6_HOST = re.compile(r"^\[[0-9a-f:.]+\]$")
 SOURCE_KEYS = (
     "name", "kind", "url", "urls", "language", "tags", "interval", "cron", "link_selector",
     "link_pattern", "max_articles", "allow_private_links", "enabled",
@@ -85,6 +92,18 @@ class ServiceSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """`[web]`: the names the review UI answers to and the address its links are built from.
+
+    Required when it is reached from elsewhere (`serve --host 0.0.0.0`, or a proxy):
+    `newswatch.web.options` says when.
+    """
+
+    allowed_hosts: tuple[str, ...] = ()  # Host header names accepted ("*.example.org" too)
+    base_url: str | None = None  # "https://news.example.org": absolute links (Atom, API)
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path
     database_url: str
@@ -95,6 +114,7 @@ class Settings:
     alerts: AlertSettings
     service: ServiceSettings = field(default_factory=ServiceSettings)
     cluster: ClusterOptions | None = None  # [cluster]: crawl with workers sharing a Redis queue
+    web: WebSettings = field(default_factory=WebSettings)
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -137,11 +157,12 @@ def parse_settings(document: dict, path: Path, env: Mapping[str, str]) -> Settin
     problems.extend(Problem(key, message) for key, message in alert_problems)
     service = _service(top.subtable("service"), default_interval, alerts)
     cluster = _cluster(top.subtable("cluster"), env) if "cluster" in document else None
+    web = _web(top.subtable("web"))
 
     if problems:
         raise ConfigError(path, problems)
     return Settings(
-        path, database_url, crawl, default_interval, topics, sources, alerts, service, cluster
+        path, database_url, crawl, default_interval, topics, sources, alerts, service, cluster, web
     )
 
 
@@ -189,6 +210,37 @@ def _cluster(reader: TableReader, env: Mapping[str, str]) -> ClusterOptions:
         dedupe_window=reader.duration("dedupe_window", defaults.dedupe_window),
         run_timeout=reader.duration("run_timeout", defaults.run_timeout),
     )
+
+
+def _web(reader: TableReader) -> WebSettings:
+    reader.only(WEB_KEYS)
+    hosts = tuple(name.lower() for name in reader.strings("allowed_hosts"))
+    for index, name in enumerate(hosts):
+        if name == "*":
+            reader.problem(f"allowed_hosts[{index}]", "'*' would accept any Host header: list "
+                           'the names clients use, e.g. "news.example.org"')  # fmt: skip
+        elif not (_HOST_NAME.match(name) or _IPV6_HOST.match(name)):
+            reader.problem(f"allowed_hosts[{index}]", "must be a host name such as "
+                           "news.example.org or *.example.org, without scheme or port "
+                           f"(got {name!r})")  # fmt: skip
+    base_url = reader.text("base_url")
+    if base_url is not None and not _is_origin(base_url.rstrip("/")):
+        reader.problem("base_url", "must be the http(s) address clients use, scheme and host "
+                       '(and port) only, e.g. "https://news.example.org" '
+                       f"(got {base_url!r})")  # fmt: skip
+        base_url = None
+    return WebSettings(hosts, base_url.rstrip("/") if base_url else None)
+
+
+def _is_origin(url: str) -> bool:
+    """An http(s) scheme and host (and port), with no user, path, query or fragment."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  raises on a port that is not a number
+    except ValueError:
+        return False
+    extras = (parts.username, parts.password, parts.path, parts.query, parts.fragment)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(extras)
 
 
 def _check_cluster_database(storage: TableReader, url: str) -> None:

@@ -113,3 +113,39 @@ def test_unsupported_database_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_settings(tmp_path / "newswatch.toml", env={"NEWSWATCH_DATABASE_URL": "nonsense"})
     assert "$NEWSWATCH_DATABASE_URL" in str(caught.value)
+
+
+def test_web_names_and_base_url_are_read_and_checked(tmp_path):
+    path = write(
+        tmp_path,
+        '[web]\nallowed_hosts = ["News.Example.org", "*.example.net", "[2001:db8::1]"]\n'
+        'base_url = "https://news.example.org/"\n',
+    )
+    web = load_settings(path, env={}).web
+    assert web.allowed_hosts == ("news.example.org", "*.example.net", "[2001:db8::1]")
+    assert web.base_url == "https://news.example.org"
+    assert load_settings(write(tmp_path, ""), env={}).web.base_url is None
+
+    path = write(
+        tmp_path,
+        '[web]\nallowed_hosts = ["*", "news.example.org:8080", "https://x.example", "a.*.org"]\n'
+        'base_url = "https://news.example.org/newswatch?x=1"\nbase = "x"\n',
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    text = str(caught.value)
+    assert "web.allowed_hosts[0]: '*' would accept any Host header" in text
+    for index in (1, 2, 3):
+        assert f"web.allowed_hosts[{index}]: must be a host name such as" in text
+    assert "web.base_url: must be the http(s) address clients use" in text
+    assert "web.base: unknown key (did you mean 'base_url'?)" in text
+    for bad in ["ftp://news.example.org", "https://user:pw@news.example.org", "news.example.org",
+                "https://news.example.org:port"]:  # fmt: skip
+        with pytest.raises(ConfigError, match=r"web\.base_url: must be"):
+            load_settings(write(tmp_path, f'[web]\nbase_url = "{bad}"\n'), env={})
+
+
+def test_example_web_config_is_valid():
+    web = load_settings(ROOT / "config" / "examples" / "web.toml", env={}).web
+    assert web.allowed_hosts == ("news.example.org",)
+    assert web.base_url == "https://news.example.org"

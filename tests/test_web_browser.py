@@ -6,6 +6,7 @@ installed (`apt-get install chromium`); Playwright never downloads a browser her
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from playwright.sync_api import Page, sync_playwright
 from newswatch.web import WebOptions
 from newswatch.web.server import serve_in_thread
 from tests import web_fixtures
-from tests.web_fixtures import XSS_TITLE
+from tests.web_fixtures import TOKEN, XSS_TITLE
 
 CHROMIUM = Path("/usr/bin/chromium")
 # As root in a container: no sandbox; and no background traffic to a network we lack.
@@ -52,8 +53,23 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, base_url) -> Iterator[Page]:
+@pytest.fixture(scope="module")
+def exposed_url(tmp_path_factory) -> Iterator[str]:
+    """The same, but named news.example.org in [web]: as if a proxy showed it to the world."""
+    for site in web_fixtures.site("sqlite", tmp_path_factory.mktemp("exposed")):
+        options = {"port": 0, "token": TOKEN, "hosts": ("news.example.org",),
+                   "base_url": "http://news.example.org"}  # fmt: skip
+        running = serve_in_thread(site.app(**options), WebOptions(**options))
+        try:
+            yield running.base_url
+        finally:
+            running.stop()
+
+
+@contextlib.contextmanager
+def watched(browser, base_url: str, expected: str | None = None) -> Iterator[Page]:
+    """A page that records every console error (but the `expected` one), script error and
+    dialog."""
     context = browser.new_context(base_url=base_url, viewport={"width": 390, "height": 844})
     page = context.new_page()
     problems: list[str] = []
@@ -62,10 +78,17 @@ def page(browser, base_url) -> Iterator[Page]:
     page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"),
                                       dialog.dismiss()))  # fmt: skip
     yield page
+    problems = [p for p in problems if not (expected and expected in p)]
     # nothing ran and nothing was blocked: the policy leaves our own page whole
     assert problems == []
     assert page.evaluate("typeof window.__xss") == "undefined"
     context.close()
+
+
+@pytest.fixture
+def page(browser, base_url) -> Iterator[Page]:
+    with watched(browser, base_url) as page:
+        yield page
 
 
 def test_feed_search_and_story_as_a_person_sees_them(page: Page, tmp_path):
@@ -103,3 +126,37 @@ def test_hostile_article_page_runs_nothing(page: Page):
     assert page.locator("script, img, svg, iframe").count() == 0
     assert page.locator("a[href^='javascript:' i]").count() == 0
     assert page.inner_text("span.unlinked") == "javascript:window.__xss=4"
+
+
+def test_signing_in_on_an_exposed_server_and_subscribing_to_a_feed(browser, exposed_url):
+    # the one expected error: the answer to the wrong token is a 403
+    with watched(browser, exposed_url, expected="status of 403") as page:
+        page.goto("/alerts")
+        page.wait_for_url("**/login?next=%2Falerts")
+        assert page.title() == "Sign in · newswatch"
+        assert page.locator("li.item, table").count() == 0  # nothing of the archive yet
+        page.get_by_label("Token").fill("wrong-token-0123456789")
+        page.get_by_role("button", name="Sign in").click()
+        assert "not the token" in page.inner_text("p.error")
+        page.get_by_label("Token").fill(TOKEN)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/alerts")
+        assert page.locator("table.deliveries tbody tr").count() == 3
+        feed = page.get_by_role("link", name="Atom").first.get_attribute("href")
+        assert "key=" in feed and TOKEN not in feed
+        # acting still takes the token, typed into the form
+        dead = page.locator("tr.state-dead")
+        dead.get_by_label("Token").fill(TOKEN)
+        dead.get_by_role("button", name="Retry").click()
+        page.wait_for_url("**/alerts?state=pending&retried=1")
+        assert "Re-queued 1 dead delivery" in page.inner_text("p.notice")
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url("**/login")
+    # a feed reader: no cookie, no header, only the link it was given
+    reader = browser.new_context(base_url=exposed_url)
+    try:
+        assert reader.request.get(feed).status == 200
+        assert reader.request.get("/feeds/rules/dgst").status == 401
+        assert reader.request.get("/", max_redirects=0).status == 303
+    finally:
+        reader.close()

@@ -30,6 +30,10 @@ XSS_TEXT = (
     "javascript:alert(document.cookie) <svg onload=alert(1)> de razzia in Antwerpen."
 )
 XSS_URL = "javascript:window.__xss=4"
+TOKEN = "s3cret-token-0123456789"
+# A server reached from the network: every read needs the token, a session or a feed key.
+PUBLIC = {"host": "0.0.0.0", "token": TOKEN, "hosts": ("news.example.org",),
+          "base_url": "https://news.example.org"}  # fmt: skip
 SETTINGS = {
     "topics": [{"name": "be-ma-security", "title": "Belgium–Morocco security"}],
     "sources": [

@@ -113,6 +113,9 @@ def show_log(
     limit: int = 30,
     attempts: bool = False,
 ) -> None:
+    # channel addresses are secrets (a Slack or Teams webhook URL is the credential)
+    from newswatch.web.redact import redact_urls
+
     with sessions(engine)() as session:
         rows = deliveries.log(session, state, rule, limit)
         tried = {row.id: deliveries.attempts(session, row.id) for row in rows} if attempts else {}
@@ -126,12 +129,12 @@ def show_log(
         click.echo(
             f"{row.id:>6} {row.state:8} {row.rule[:20]:20} {row.channel[:14]:14} "
             f"{row.attempts:>5}  {label} {when:%Y-%m-%d %H:%M}"
-            + (f"  {one_line(row.last_error, 80)}" if row.last_error else ""),
+            + (f"  {one_line(redact_urls(row.last_error), 80)}" if row.last_error else ""),
             file=out,
         )
         for moment, outcome, detail in tried.get(row.id, []):
-            click.echo(f"{'':8}{moment:%Y-%m-%d %H:%M:%S} {outcome:6} {one_line(detail, 90)}",
-                       file=out)  # fmt: skip
+            shown = one_line(redact_urls(detail), 90)
+            click.echo(f"{'':8}{moment:%Y-%m-%d %H:%M:%S} {outcome:6} {shown}", file=out)
 
 
 def retry_dead(engine: Engine, out: TextIO, ids: tuple[int, ...] = ()) -> int:

@@ -9,17 +9,28 @@ import click
 
 from newswatch.app import App
 from newswatch.commands.options import config_option
-from newswatch.web.options import TOKEN_ENV, UnsafeBind, WebOptions
+from newswatch.config_reader import Problem
+from newswatch.settings import ConfigError, Settings
+from newswatch.web.options import TOKEN_ENV, WebOptions, unsafe
 
 
-def web_options(host: str, port: int, read_only: bool, env=None) -> WebOptions:
-    """Options from the command line and the token from the environment; refuses unsafe ones."""
+def web_options(host: str, port: int, read_only: bool, settings: Settings, env=None) -> WebOptions:
+    """Options from the command line, [web] and the token from the environment.
+
+    Refuses unsafe ones before anything is served: a missing or short token is a usage
+    error; missing [web] settings are a config error naming the file and every key.
+    """
     env = os.environ if env is None else env
-    try:
-        return WebOptions(host=host, port=port, token=env.get(TOKEN_ENV) or None,
-                          read_only=read_only)  # fmt: skip
-    except UnsafeBind as error:
-        raise click.UsageError(str(error)) from None
+    token = env.get(TOKEN_ENV) or None
+    web = settings.web
+    problems = unsafe(host, token, web.allowed_hosts, web.base_url)
+    for problem in problems:
+        if problem.key is None:
+            raise click.UsageError(str(problem))
+    if problems:
+        raise ConfigError(settings.config_path, [Problem(p.key or "", str(p)) for p in problems])
+    return WebOptions(host=host, port=port, token=token, read_only=read_only,
+                      hosts=web.allowed_hosts, base_url=web.base_url)  # fmt: skip
 
 
 @click.command()
@@ -28,7 +39,8 @@ def web_options(host: str, port: int, read_only: bool, env=None) -> WebOptions:
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help=f"Address to listen on. Beyond loopback, ${TOKEN_ENV} must be set.",
+    help=f"Address to listen on. Beyond loopback, ${TOKEN_ENV} and [web] allowed_hosts and "
+    "base_url must be set.",
 )
 @click.option(
     "--port",
@@ -48,8 +60,13 @@ def serve(app: App, host: str, port: int, read_only: bool) -> None:
 
     Also serves Atom feeds (/feeds/rules/NAME, /feeds/tags/TAG, /feeds/search?q=...),
     the JSON API (/api/, described by /api/openapi.json) and CSV/JSONL exports.
-    Retrying a dead delivery needs the token in $NEWSWATCH_WEB_TOKEN when it is set;
-    serving beyond loopback refuses to start without one.
+    Retrying a dead delivery needs the token in $NEWSWATCH_WEB_TOKEN when it is set.
+
+    Reached from the network (beyond loopback, or behind a proxy named in [web]), it
+    needs the token for everything: browsers sign in at /login, scripts send
+    `Authorization: Bearer TOKEN`, and each Atom feed or export link carries its own
+    key. [web] allowed_hosts (Host names accepted) and base_url (the address links
+    are built from) are then required too.
 
     \b
     Examples:
@@ -59,7 +76,7 @@ def serve(app: App, host: str, port: int, read_only: bool) -> None:
     from newswatch.web import create_app
     from newswatch.web.server import listen, serve_forever
 
-    options = web_options(host, port, read_only)
+    options = web_options(host, port, read_only, app.settings)
     web = create_app(app.engine(), app.settings, options)
     with cannot_listen(options):
         listener = listen(options)

@@ -69,6 +69,8 @@ def run(ctx: click.Context, workers: int | None, web_address: str | None, cluste
         raise click.UsageError("the configuration has no [[sources]] to poll")
     if workers:
         settings = replace(settings, service=replace(settings.service, workers=workers))
+    # checked before the database is opened: a refusal touches nothing
+    web_options = _web_options(settings, web_address) if web_address else None
     root = ctx.find_root().params
     verbosity = -1 if root.get("quiet") else root.get("verbose", 0)
     service = Service(settings, app.engine(), verbosity=verbosity,
@@ -79,7 +81,7 @@ def run(ctx: click.Context, workers: int | None, web_address: str | None, cluste
         log.info("%s received: stopping", signal.Signals(number).name)
         stop.set()
 
-    web = _start_web(app, settings, web_address) if web_address else None
+    web = _start_web(app, settings, web_options) if web_options else None
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         service.start()
@@ -221,16 +223,22 @@ def _print_cluster(app: App, cluster: ClusterOptions, console: Console) -> dict[
     return state.pending_by_source
 
 
-def _start_web(app: App, settings, address: str):
-    """The review UI in a thread beside the scheduler; the same checks as `newswatch serve`."""
-    from newswatch.commands.serve import cannot_listen, web_options
-    from newswatch.web import create_app
-    from newswatch.web.server import serve_in_thread
+def _web_options(settings, address: str):
+    """The options of `--web HOST:PORT`, refused as `newswatch serve` refuses them."""
+    from newswatch.commands.serve import web_options
 
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         raise click.BadParameter(f"expected HOST:PORT, got {address!r}", param_hint="--web")
-    options = web_options(host.strip("[]"), int(port), read_only=False)
+    return web_options(host.strip("[]"), int(port), False, settings)
+
+
+def _start_web(app: App, settings, options):
+    """The review UI in a thread beside the scheduler."""
+    from newswatch.commands.serve import cannot_listen
+    from newswatch.web import create_app
+    from newswatch.web.server import serve_in_thread
+
     with cannot_listen(options):
         web = serve_in_thread(create_app(app.engine(), settings, options), options)
     log.info("web UI at %s/", web.base_url)

@@ -13,6 +13,7 @@ from crawler.storage import alert_log
 from crawler.storage.alert_log import LogEntry
 from crawler.storage.feed import FeedItem
 from newswatch.web import service
+from newswatch.web.access import keyed_link
 from newswatch.web.context import web
 from newswatch.web.openapi import document
 from newswatch.web.params import FeedView, choice, format_cursor, parse_cursor, positive_int
@@ -29,7 +30,7 @@ def _article(request: Request, item: FeedItem, marks: Highlighter | None = None)
         "fetched_at": iso(item.fetched_at), "language": item.language, "source": item.source,
         "site_name": item.site_name, "lead": item.lead, "duplicate_of_id": item.duplicate_of_id,
         "story_reason": item.story_reason, "story_size": item.story_size,
-        "html_url": str(request.url_for("article", article_id=item.id)),
+        "html_url": web(request).absolute(request, "article", article_id=item.id),
     }  # fmt: skip
     if marks is not None and marks.terms:
         title = marks.title(item.title)
@@ -49,7 +50,7 @@ def _spans(segments: list[tuple[str, bool]]) -> list[list[int]]:
 
 
 def openapi(request: Request) -> JSONResponse:
-    return JSONResponse(document(str(request.base_url).rstrip("/")))
+    return JSONResponse(document(web(request).base(request)))
 
 
 def articles(request: Request) -> JSONResponse:
@@ -60,7 +61,7 @@ def articles(request: Request) -> JSONResponse:
     return JSONResponse({
         "items": [_article(request, item, marks) for item in page.items],
         "next": after,
-        "next_url": str(request.base_url).rstrip("/") + view.link("/api/articles", after=after)
+        "next_url": web(request).base(request) + view.link("/api/articles", after=after)
         if after else None,
     })  # fmt: skip
 
@@ -82,17 +83,20 @@ def story(request: Request) -> JSONResponse:
         raise HTTPException(404, "no such story")
     return JSONResponse({
         "id": found.id, "size": len(found.members), "outlets": list(found.outlets),
-        "title": found.first.title, "html_url": str(request.url_for("story", story_id=found.id)),
+        "title": found.first.title,
+        "html_url": web(request).absolute(request, "story", story_id=found.id),
         "members": [_article(request, member) for member in found.members],
     })  # fmt: skip
 
 
 def rules(request: Request) -> JSONResponse:
+    current = web(request)
     return JSONResponse({"items": [
         {"name": rule.name, "query": rule.query, "matches": rule.matches,
          "last_matched_at": iso(rule.last_matched_at),
-         "feed_url": str(request.url_for("rule_feed", rule=rule.name))}
-        for rule in service.rules(web(request))
+         "feed_url": keyed_link(current.options,
+                                current.absolute(request, "rule_feed", rule=rule.name))}
+        for rule in service.rules(current)
     ]})  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
@@ -18,6 +19,7 @@ from starlette.templating import Jinja2Templates
 from crawler.storage.engine import sessions
 from newswatch.settings import Settings
 from newswatch.web import present
+from newswatch.web.access import ReadGate, keyed_link
 from newswatch.web.context import Web
 from newswatch.web.options import WebOptions
 from newswatch.web.params import BadRequest, FeedView
@@ -36,15 +38,22 @@ def create_app(
     zone = ZoneInfo(settings.alerts.timezone if settings else "UTC")
     app = Starlette(
         routes=routes(HERE / "static"),
-        middleware=[Middleware(SecurityMiddleware, options=options)],
+        # outermost first: headers on every answer; then the Host check; then the reader check
+        middleware=[
+            Middleware(SecurityMiddleware),
+            Middleware(TrustedHostMiddleware, allowed_hosts=options.allowed_hosts,
+                       www_redirect=False),
+            Middleware(ReadGate, options=options),
+        ],
         exception_handlers={BadRequest: _bad_request, HTTPException: _http_error},
         max_body_size=MAX_BODY,
-    )
-    app.state.web = Web(engine, sessions(engine), settings, options, _templates(zone), zone)
+    )  # fmt: skip
+    templates = _templates(zone, options)
+    app.state.web = Web(engine, sessions(engine), settings, options, templates, zone)
     return app
 
 
-def _templates(zone: ZoneInfo) -> Jinja2Templates:
+def _templates(zone: ZoneInfo, options: WebOptions) -> Jinja2Templates:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         # every template, whatever its name: all text shown is untrusted
@@ -58,6 +67,7 @@ def _templates(zone: ZoneInfo) -> Jinja2Templates:
         when=partial(present.local_time, zone=zone),
         paragraphs=present.paragraphs,
         clean=present.clean,
+        keyed=partial(keyed_link, options),
         zone_name=str(zone),
     )
     return Jinja2Templates(env=environment)

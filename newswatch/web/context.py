@@ -36,6 +36,18 @@ class Web:
         """Topic names (they are tags of sources) and their titles."""
         return {t.name: t.title for t in self.settings.topics} if self.settings else {}
 
+    def base(self, request: Request) -> str:
+        """Where absolute links start: [web] base_url.
+
+        Without it (only on a server that is not exposed) the request's own address, whose
+        Host header is then one of the loopback names.
+        """
+        return self.options.base_url or str(request.base_url).rstrip("/")
+
+    def absolute(self, request: Request, name: str, **params) -> str:
+        """The absolute URL of the route `name`."""
+        return str(request.app.url_path_for(name, **params).make_absolute_url(self.base(request)))
+
 
 def web(request: Request) -> Web:
     return request.app.state.web

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from crawler.storage import alert_log, feed
 from crawler.storage.feed import FeedFilter, FeedItem
 from newswatch.web import atom
+from newswatch.web.access import KEY
 from newswatch.web.context import Web, web
 from newswatch.web.params import FeedView
 from newswatch.web.present import Highlighter, safe_href, shorten
@@ -20,7 +21,7 @@ MEDIA_TYPE = "application/atom+xml; charset=utf-8"
 
 
 def _entry(request: Request, item: FeedItem, summary: str, updated=None) -> atom.Entry:
-    story = str(request.url_for("story", story_id=item.story_id))
+    story = web(request).absolute(request, "story", story_id=item.story_id)
     return atom.Entry(
         id=atom.story_entry_id(item.story_id),
         title=item.title or item.url,
@@ -37,13 +38,18 @@ def _entry(request: Request, item: FeedItem, summary: str, updated=None) -> atom
 
 def _response(request: Request, title: str, html_url: str, entries: list[atom.Entry],
               subtitle: str | None = None) -> Response:  # fmt: skip
-    key = request.url.path + "?" + urlencode(sorted(request.query_params.multi_items()))
+    # The id leaves out the key: it stays the same when the token (so the key) changes.
+    query = sorted((name, value) for name, value in request.query_params.multi_items()
+                   if name != KEY)  # fmt: skip
+    path = request.scope["path"]
+    base = web(request).base(request)
     document = atom.Feed(
-        id=atom.feed_id(key),
+        id=atom.feed_id(request.url.path + "?" + urlencode(query)),
         title=title,
         subtitle=subtitle,
-        self_url=str(request.url),
-        html_url=str(request.base_url).rstrip("/") + html_url,
+        # as it was fetched (with its key, if any), at the configured address
+        self_url=base + quote(path) + (f"?{request.url.query}" if request.url.query else ""),
+        html_url=base + html_url,
         entries=tuple(entries),
     )
     return Response(atom.render(document), media_type=MEDIA_TYPE)

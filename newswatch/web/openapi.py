@@ -155,5 +155,10 @@ def document(server: str) -> dict:
                 "summary": "This description",
                 "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": SCHEMAS, "securitySchemes": {"token": {
+            "type": "http", "scheme": "bearer",
+            "description": "$NEWSWATCH_WEB_TOKEN. Needed for every call when the server is "
+                           "reached from the network, and to retry a delivery when set."}}},
+        # {}: a server on loopback answers reads without it
+        "security": [{"token": []}, {}],
     }  # fmt: skip

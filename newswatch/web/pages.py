@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -12,11 +12,13 @@ from starlette.responses import RedirectResponse, Response
 
 from crawler.storage.feed import FeedItem
 from newswatch.web import service
+from newswatch.web.access import keyed_link
 from newswatch.web.context import Web, web
 from newswatch.web.params import (
     BadRequest,
     FeedView,
     choice,
+    form_fields,
     format_cursor,
     parse_cursor,
     positive_int,
@@ -34,11 +36,11 @@ class Row:
     summary: Segments
 
 
-def _page(request: Request, template: str, **context) -> Response:
+def render_page(request: Request, template: str, status: int = 200, **context) -> Response:
     current: Web = web(request)
     context.setdefault("view", FeedView())
     context.update(options=current.options, path=request.url.path)
-    return current.templates.TemplateResponse(request, template, context)
+    return current.templates.TemplateResponse(request, template, context, status)
 
 
 def feed(request: Request) -> Response:
@@ -53,7 +55,7 @@ def feed(request: Request) -> Response:
         f"/feeds/rules/{view.rule}" if view.rule and view.params() == [("rule", view.rule)]
         else view.link("/feeds/search")
     )  # fmt: skip
-    return _page(
+    return render_page(
         request,
         "feed.html",
         title="Search: " + view.q if view.q else "Feed",
@@ -62,9 +64,9 @@ def feed(request: Request) -> Response:
         unsearchable=bool(view.q) and where.search is None,
         next_link=view.link("/", after=format_cursor(page.next)) if page.next else None,
         first_link=view.link("/") if after else None,
-        atom_link=atom,
-        csv_link=view.link("/export.csv"),
-        jsonl_link=view.link("/export.jsonl"),
+        atom_link=keyed_link(current.options, atom),
+        csv_link=keyed_link(current.options, view.link("/export.csv")),
+        jsonl_link=keyed_link(current.options, view.link("/export.jsonl")),
         choices=service.choices(current),
     )
 
@@ -74,7 +76,9 @@ def article(request: Request) -> Response:
     if found is None:
         raise HTTPException(404, "no such article")
     item, story = found
-    return _page(request, "article.html", title=item.title or item.url, item=item, story=story)
+    return render_page(
+        request, "article.html", title=item.title or item.url, item=item, story=story
+    )
 
 
 def story(request: Request) -> Response:
@@ -82,7 +86,7 @@ def story(request: Request) -> Response:
     if found is None:
         raise HTTPException(404, "no such story")
     title = found.first.title or found.first.url
-    return _page(request, "story.html", title=title, story=found)
+    return render_page(request, "story.html", title=title, story=found)
 
 
 def alert_log(request: Request) -> Response:
@@ -95,7 +99,7 @@ def alert_log(request: Request) -> Response:
     if page.next_before is not None:
         pairs = [("state", state), ("rule", rule), ("before", str(page.next_before))]
         older = "/alerts?" + urlencode([(key, value) for key, value in pairs if value])
-    return _page(
+    return render_page(
         request,
         "alerts.html",
         title="Alerts",
@@ -112,15 +116,11 @@ def alert_log(request: Request) -> Response:
 async def retry(request: Request) -> Response:
     """Re-queue one dead delivery (id=N) or all of them (id=all); needs the token if set."""
     current = web(request)
-    try:
-        form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=10)
-    except ValueError:
-        raise BadRequest("too many form fields") from None
-    token = (form.get("token") or [None])[0]
-    refused = action_refused(request, current.options, token)
+    form = await form_fields(request)
+    refused = action_refused(request, current.options, form.get("token"))
     if refused:
         raise HTTPException(403, refused)
-    target = (form.get("id") or [""])[0]
+    target = form.get("id", "")
     if target == "all":
         ids = None
     elif target.isdigit() and len(target) < 19:
@@ -132,4 +132,6 @@ async def retry(request: Request) -> Response:
 
 
 def sources(request: Request) -> Response:
-    return _page(request, "sources.html", title="Sources", sources=service.sources(web(request)))
+    return render_page(
+        request, "sources.html", title="Sources", sources=service.sources(web(request))
+    )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
 
 from crawler.storage.feed import Cursor, FeedFilter
 from crawler.storage.search import parse_search
@@ -127,3 +128,12 @@ def choice(params: QueryParams, name: str, allowed: tuple[str, ...]) -> str | No
     if value is not None and value not in allowed:
         raise BadRequest(f"{name}: expected one of {', '.join(allowed)}")
     return value
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """A small url-encoded form (the body is capped by the app): each field's first value."""
+    try:
+        form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=10)
+    except ValueError:
+        raise BadRequest("too many form fields") from None
+    return {name: values[0] for name, values in form.items()}

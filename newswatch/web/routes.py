@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from newswatch.web import api, export, feeds, pages
+from newswatch.web import api, export, feeds, login, pages
 
 
 def routes(static: Path) -> list[BaseRoute]:
@@ -19,6 +19,9 @@ def routes(static: Path) -> list[BaseRoute]:
         Route("/alerts", pages.alert_log, name="alerts"),
         Route("/alerts/retry", pages.retry, methods=["POST"], name="retry"),
         Route("/sources", pages.sources, name="sources"),
+        # signing in with the token, where the server is exposed (see web.access)
+        Route("/login", login.login, methods=["GET", "POST"], name="login"),
+        Route("/logout", login.logout, methods=["POST"], name="logout"),
         # Atom 1.0, one entry per story
         Route("/feeds/rules/{rule:str}", feeds.rule_feed, name="rule_feed"),
         Route("/feeds/tags/{tag:str}", feeds.tag_feed, name="tag_feed"),

@@ -1,4 +1,4 @@
-"""Safety around every response: security headers, Host checks, and the guard on actions.
+"""Safety around every response: security headers, and the guard on actions.
 
 Everything shown comes from crawled pages and is untrusted. Templates escape it; these
 headers are the second line: the Content-Security-Policy allows no script at all, no
@@ -7,13 +7,10 @@ plugin, no frame and no remote image, so even markup that slipped through runs n
 
 from __future__ import annotations
 
-import hmac
-from urllib.parse import urlsplit
-
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from newswatch.web.access import same
 from newswatch.web.options import WebOptions
 
 CSP = (
@@ -31,38 +28,42 @@ HEADERS = [
 
 
 class SecurityMiddleware:
-    """Adds the headers to every response; on loopback, refuses foreign Host names."""
+    """Adds the headers to every response, refusals by the middleware inside it included."""
 
-    def __init__(self, app: ASGIApp, options: WebOptions) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.allowed = options.allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.allowed is not None and host_name(scope) not in self.allowed:
-            response = PlainTextResponse("unknown Host header", status_code=400)
-            await response(scope, receive, self._with_headers(send))
-            return
-        await self.app(scope, receive, self._with_headers(send))
 
-    @staticmethod
-    def _with_headers(send: Send) -> Send:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *HEADERS]
             await send(message)
 
-        return sending
+        await self.app(scope, receive, sending)
 
 
-def host_name(scope: Scope) -> str:
-    """The Host header without its port ("[::1]:8080" → "::1")."""
-    for key, value in scope.get("headers", []):
-        if key == b"host":
-            return urlsplit("//" + value.decode("latin-1")).hostname or ""
-    return ""
+def cross_site(request: Request, options: WebOptions) -> str | None:
+    """Why a form post must be refused as coming from another site's page, or None.
+
+    Our own origin is the one the (checked) Host header names, or the configured base URL
+    when a proxy in front of us speaks https to the browser.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return "cross-site request refused"
+    origin = request.headers.get("origin")
+    if origin == "null":
+        # Our pages' no-referrer policy makes a browser send "null" even from our own form;
+        # then only Sec-Fetch-Site, which no page can set, can vouch for it.
+        return None if site is not None else "cross-origin request refused"
+    ours = {f"{request.url.scheme}://{request.url.netloc}", options.base_url}
+    if origin is not None and origin not in ours:
+        return "cross-origin request refused"
+    return None
 
 
 def action_refused(request: Request, options: WebOptions, token: str | None) -> str | None:
@@ -73,16 +74,13 @@ def action_refused(request: Request, options: WebOptions, token: str | None) -> 
     """
     if options.read_only:
         return "this server is read-only (started with --read-only)"
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return "cross-site request refused"
-    origin = request.headers.get("origin")
-    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
-        return "cross-origin request refused"
+    refused = cross_site(request, options)
+    if refused:
+        return refused
     if options.actions_need_token:
         if not token:
             bearer = request.headers.get("authorization", "")
-            token = bearer[7:] if bearer.lower().startswith("bearer ") else None
-        if not token or not hmac.compare_digest(token.encode(), options.token.encode()):
+            token = bearer[7:].strip() if bearer[:7].lower() == "bearer " else None
+        if not same(token, options.token):
             return "a valid token is required for this action"
     return None

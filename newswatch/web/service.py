@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from crawler.storage import alert_log, deliveries, feed
 from crawler.storage import sources as source_queries
-from crawler.storage.alert_log import LogPage, RuleSummary
+from crawler.storage.alert_log import LogEntry, LogPage, RuleSummary
 from crawler.storage.feed import Cursor, FeedItem, FeedPage
 from crawler.storage.sources import SourceHealth
 from newswatch.web.context import Web
 from newswatch.web.params import FeedView
+from newswatch.web.redact import redact_urls
 
 
 @dataclass(frozen=True)
@@ -107,10 +108,17 @@ def choices(web: Web) -> Choices:
 def delivery_log(
     web: Web, state: str | None, rule: str | None, before: int | None
 ) -> tuple[LogPage, dict[str, int]]:
+    """A page of deliveries, their errors without channel addresses, and the count per state."""
     with web.sessions() as session:
         page = alert_log.delivery_page(session, state=state, rule=rule, before=before,
                                        limit=web.options.page_size)  # fmt: skip
-        return page, alert_log.delivery_states(session)
+        counts = alert_log.delivery_states(session)
+    return replace(page, entries=tuple(_redacted(entry) for entry in page.entries)), counts
+
+
+def _redacted(entry: LogEntry) -> LogEntry:
+    error = redact_urls(entry.delivery.last_error)
+    return replace(entry, delivery=replace(entry.delivery, last_error=error))
 
 
 def retry_dead(web: Web, delivery_ids: list[int] | None) -> int:
