@@ -11,7 +11,8 @@ The TOML shape (every key optional unless marked)::
     retry_max = 7200              # the longest wait between two attempts
     retry_horizon = 172800        # give up (dead letter) this many seconds after queueing
     claim_lease = "10m"           # how long a dispatcher owns the deliveries it claimed; if
-                                  # it dies, another sends them (same message id) after that
+                                  # it dies, another sends them (same message id) after that,
+                                  # or at once from a process on the same host
 
     [channels.NAME]               # "console" exists even when not configured
     kind = "console" | "email" | "webhook"              # required
@@ -19,7 +20,8 @@ The TOML shape (every key optional unless marked)::
     #          "tls" | "none", username_env, password_env, sender (required),
     #          recipients (required list), timeout (seconds, 30)
     # webhook: url (required, http/https), secret_env (required; Standard Webhooks
-    #          signing secret, "whsec_<base64>" or plain text), timeout (seconds, 15)
+    #          signing secret, "whsec_<base64>" or plain text, checked when loaded),
+    #          timeout (seconds, 15)
 
     [[rules]]
     name = "mocro-maffia"                     # required, unique
@@ -45,6 +47,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from alerts.query import Query, QueryError, parse_query
+from alerts.redact import redact_urls
+from alerts.signing import signing_key
 
 CHANNEL_KINDS = ("console", "email", "webhook")
 DELIVERY_MODES = ("instant", "hourly", "daily")
@@ -277,10 +281,17 @@ def _channels(tables: Any, env: Mapping[str, str], problems: Problems) -> dict[s
             url = reader.text("url", required=True) or ""
             parts = urlsplit(url)
             if url and (parts.scheme not in ("http", "https") or not parts.hostname):
-                reader.problem("url", f"must be an http(s) address (got {url!r})")
+                shown = redact_urls(url) if "://" in url else "no scheme"
+                reader.problem("url", f"must be an http(s) address (got {shown})")
             options = {"url": url, "timeout": reader.number("timeout", 15.0, minimum=1)}
             if value := reader.secret("secret_env", env, required=True):
-                secrets["secret"] = value
+                try:
+                    signing_key(value)  # a bad secret would fail every send, for good
+                    secrets["secret"] = value
+                except ValueError as error:
+                    variable = reader.table["secret_env"].strip()
+                    reader.problem("secret_env", f"environment variable {variable} does not "
+                                   f"hold a usable signing secret: {error}")  # fmt: skip
         found[name] = Channel(name, kind, MappingProxyType(options), MappingProxyType(secrets))
     return found
 

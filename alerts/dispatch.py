@@ -9,8 +9,10 @@ A delivery is marked sent only after the channel accepted it. Claims are leases:
 dispatcher dies mid-send, its claim runs out and another sends again with the same message
 id (webhook-id, Message-ID), so receivers can drop the copy. The lease is [alerts]
 claim_lease; a dispatcher whose lease runs out mid-round stops sending, since another may
-have claimed the rest by then. Instant deliveries are sent one by one; digest deliveries of
-one rule, channel and period go out as one message.
+have claimed the rest by then. Each round first takes back the claims of processes on this
+host that died (alerts.claims), so a restarted service resends at once rather than after
+the lease. Instant deliveries are sent one by one; digest deliveries of one rule, channel
+and period go out as one message.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Protocol, TextIO
 
 from sqlalchemy import Engine
 
+from alerts import claims
 from alerts.channels import CHANNELS
 from alerts.channels.console import ConsoleChannel
 from alerts.config import DEFAULT_CLAIM_LEASE, AlertSettings, RetryPolicy
@@ -93,8 +96,11 @@ def dispatch_due(
     # On the monotonic clock from just before the claim: when `now` is read here, this ends
     # no later than the lease written to the rows (an injected `now` does not move it).
     lease_ends = time.monotonic() + lease
+    owner = claims.this_process()
     with make_session() as session, session.begin():
-        claimed = deliveries.claim_due(session, now, now + timedelta(seconds=lease), limit)
+        claims.release_dead(session, now, owner)
+        claimed = deliveries.claim_due(session, now, now + timedelta(seconds=lease), limit,
+                                       str(owner))  # fmt: skip
     counts = {"sent": 0, "retry": 0, "dead": 0}
     groups = _groups(claimed)
     for index, group in enumerate(groups):
@@ -185,29 +191,29 @@ def _deliver(
     rng: random.Random,
     now: datetime,
 ) -> tuple[str, datetime | None, str]:
-    """Try once: the outcome (sent, retry or dead), when to retry, and a note on it."""
+    """Try once: the outcome (sent, retry or dead), when to retry, and a note on it.
+
+    Whatever failed, nothing is tried again past the retry horizon: a bug in rendering or
+    a channel is retried (a fixed release may send it) but gives up there like the rest.
+    """
     first = group[0]
-    retry_at = None
+    retry_after = None
     try:
         message = message_for(group, found, settings, sizes)
         sender = channels.get(first.channel)
         if sender is None:
             raise PermanentError(f"no channel named {first.channel!r} is configured")
-        detail = sender.send(render(message), now)
-        outcome = "sent"
+        return "sent", None, sender.send(render(message), now)
     except DeliveryError as error:
-        detail, outcome = str(error), "dead"
-        if error.transient:
-            attempt = max(row.attempts for row in group) + 1
-            delay = backoff(attempt, settings.retry, rng, error.retry_after)
-            retry_at = now + timedelta(seconds=delay)
-            horizon = first.queued_at + timedelta(seconds=settings.retry.horizon_seconds)
-            if retry_at <= horizon:
-                outcome = "retry"
-            else:
-                detail = f"gave up after {attempt} attempts: {detail}"
+        if not error.transient:
+            return "dead", None, str(error)
+        detail, retry_after = str(error), error.retry_after
     except Exception as error:  # a bug in rendering or a channel: keep it, retry later
         log.exception("alerts: delivery to %s failed unexpectedly", first.channel)
-        detail, outcome = f"unexpected {type(error).__name__}: {error}", "retry"
-        retry_at = now + timedelta(seconds=backoff(first.attempts + 1, settings.retry, rng, None))
-    return outcome, retry_at, detail
+        detail = f"unexpected {type(error).__name__}: {error}"
+    attempt = max(row.attempts for row in group) + 1
+    retry_at = now + timedelta(seconds=backoff(attempt, settings.retry, rng, retry_after))
+    queued = min(row.queued_at for row in group)
+    if retry_at > queued + timedelta(seconds=settings.retry.horizon_seconds):
+        return "dead", None, f"gave up after {attempt} attempts: {detail}"
+    return "retry", retry_at, detail

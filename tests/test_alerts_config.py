@@ -119,3 +119,20 @@ def test_claim_lease_is_a_duration_above_zero():
         settings, problems = parse_alert_settings({"alerts": {"claim_lease": wrong}}, {})
         assert [key for key, _ in problems] == ["alerts.claim_lease"], wrong
         assert settings.claim_lease_seconds == 600.0
+
+
+def test_a_webhook_secret_that_yields_no_key_is_reported_at_load():
+    for secret, wrong in (
+        ("whsec_abc", "the part after whsec_ is not valid base64 (Incorrect padding)"),
+        ("whsec_", "the part after whsec_ is empty"),
+    ):
+        _, problems = parse_alert_settings(
+            tomllib.loads(EXAMPLE), {**ENV, "NEWSWATCH_WEBHOOK_SECRET": secret}
+        )
+        assert problems == [
+            (
+                "channels.ops-hook.secret_env",
+                "environment variable NEWSWATCH_WEBHOOK_SECRET does not hold a usable "
+                f"signing secret: {wrong}",
+            )
+        ], secret

@@ -74,6 +74,33 @@ def test_transient_failures_back_off_until_the_horizon_then_die(engine):
     assert logged == ["retry"] * (len(seen) - 1) + ["dead"]
 
 
+class Broken:
+    """A channel with a bug: it raises what no channel should (no real channel does now)."""
+
+    def send(self, message, now):
+        raise RuntimeError("a bug in the channel")
+
+
+def test_an_unexpected_error_is_retried_only_until_the_horizon(engine):
+    settings_ = config(retry_base=60, retry_max=600, retry_horizon=1800)
+    add_article(engine, "DGST", "De DGST.")
+    match_new_articles(engine, settings_, now=T0)
+    now, rounds = T0, 0
+    while rounds < 50:  # far more rounds than the horizon allows attempts
+        rounds += 1
+        dispatch_due(engine, settings_, now=now, channels={"ops": Broken()})
+        with sessions(engine)() as session:
+            [row] = deliveries.log(session, None, "hook", 1)
+        if row.state == "dead":
+            break
+        assert row.next_attempt_at <= T0 + timedelta(seconds=1800), "retried past the horizon"
+        now = row.next_attempt_at
+    assert row.state == "dead", f"still {row.state} after {rounds} rounds: retried for ever"
+    assert row.last_error == (
+        f"gave up after {row.attempts} attempts: unexpected RuntimeError: a bug in the channel"
+    )
+
+
 def test_dead_letters_are_listed_and_retried_from_the_command(engine):
     settings_ = config(retry_horizon=0)
     add_article(engine, "DGST", "De DGST.")

@@ -7,8 +7,11 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import MappingProxyType
 
 import pytest
 from sqlalchemy import select
@@ -18,8 +21,9 @@ from alerts.dispatch import dispatch_due
 from alerts.engine import match_new_articles
 from alerts.errors import PermanentError, TransientError
 from alerts.render import render
-from crawler.storage.engine import sessions
+from crawler.storage.engine import open_engine, sessions
 from crawler.storage.models.alerts import AlertDelivery
+from tests import webhook_receiver
 from tests.alerts_fixtures import T0, add_article, settings
 from tests.test_alerts_email import message
 
@@ -98,8 +102,10 @@ def config(url: str, timeout: float = 5):
     )
 
 
-def channel(url: str, timeout: float = 5) -> WebhookChannel:
-    return WebhookChannel(config(url, timeout).channels["ops"])
+def channel(
+    url: str, timeout: float = 5, clock: Callable[[], float] = T0.timestamp
+) -> WebhookChannel:
+    return WebhookChannel(config(url, timeout).channels["ops"], clock)
 
 
 def test_signed_json_that_the_receiver_can_verify(receiver):
@@ -139,9 +145,12 @@ def test_a_receiver_that_does_not_answer_times_out(receiver):
         channel(receiver.url, timeout=1).send(render(message("x")), T0)
 
 
-def test_nobody_listening_is_transient():
-    with pytest.raises(TransientError):
-        channel("http://127.0.0.1:9/hook").send(render(message("x")), T0)
+def test_nobody_listening_is_transient_and_the_error_keeps_the_address_secret():
+    with pytest.raises(TransientError) as raised:
+        channel("http://127.0.0.1:9/services/T0/B0/s3cret").send(render(message("x")), T0)
+    # for Slack or Teams the address is the credential: only its origin may be stored
+    assert str(raised.value).startswith("http://127.0.0.1: ")
+    assert "s3cret" not in str(raised.value) and ":9" not in str(raised.value)
 
 
 def test_500_twice_then_200_delivers_once_with_the_same_id(engine, receiver):
@@ -172,3 +181,63 @@ def test_404_goes_to_the_dead_letters(engine, receiver):
         delivery = session.scalars(select(AlertDelivery)).one()
     assert (delivery.state, delivery.attempts, delivery.last_error) == ("dead", 1, "HTTP 404")
     assert len(receiver.requests) == 1
+
+
+def test_the_timestamp_is_the_attempts_not_the_rounds(receiver):
+    # The round's `now` is T0; the attempt happens an hour later by the channel's clock.
+    later = (T0 + timedelta(hours=1)).timestamp()
+    channel(receiver.url, clock=lambda: later).send(render(message("x")), T0)
+    [(headers, body)] = receiver.requests
+    assert headers["webhook-timestamp"] == str(int(later)), "signed with the round's time"
+    assert verify(SECRET, headers, body)
+
+
+def test_a_slow_receiver_with_a_strict_tolerance_accepts_every_send_of_a_round(sqlite_url):
+    # Each answer takes a quarter of a second, so the last of sixteen sends of one round
+    # leaves about four seconds after the round began. The receiver refuses (400, a dead
+    # letter) a timestamp more than 2 s from the request's arrival, in whole seconds as
+    # the header has them; signed once per round, the later sends would arrive stale.
+    count = 16
+    receiver = webhook_receiver.Receiver(tolerance=2, delay=0.25)
+    engine = open_engine(sqlite_url)
+    try:
+        for number in range(count):
+            add_article(engine, f"Mocro-Maffia {number}", f"Bericht {number}, Mocro-Maffia.")
+        settings_ = config(f"{receiver.base}/hook")
+        match_new_articles(engine, settings_)
+        report = dispatch_due(engine, settings_)  # the real clock: receivers check it
+    finally:
+        receiver.close()
+        engine.dispose()
+    signed = [int(headers["webhook-timestamp"]) for _, headers, _ in receiver.requests]
+    # Sends are one after the other: each is signed after the previous one arrived (and
+    # was answered), so its timestamp cannot be earlier than that arrival's second.
+    previous = receiver.arrived[:-1]  # the arrival before each send but the first
+    early = [
+        (number, stamp, round(arrived, 2))
+        for number, (stamp, arrived) in enumerate(zip(signed[1:], previous, strict=True), 1)
+        if stamp < int(arrived)
+    ]
+    assert early == [], "signed before the previous send arrived: (send, signed, arrived)"
+    assert (report.sent, report.retried, report.dead) == (count, 0, 0), "refused as stale"
+    assert len(receiver.acked) == count
+    assert all(verify(SECRET, headers, body) for _, headers, body in receiver.acked)
+
+
+def test_a_secret_that_yields_no_key_is_a_dead_letter_at_once(engine, receiver):
+    # The configuration refuses such a secret when it loads; a Channel built some other
+    # way may still carry one, and no retry can fix it.
+    add_article(engine, "Mocro-Maffia", "De Mocro Maffia.")
+    settings_ = config(receiver.url)
+    match_new_articles(engine, settings_, now=T0)
+    bad = replace(settings_.channels["ops"], secrets=MappingProxyType({"secret": "whsec_abc"}))
+    report = dispatch_due(engine, settings_, now=T0, channels={"ops": WebhookChannel(bad)})
+    assert (report.sent, report.retried, report.dead) == (0, 0, 1)
+    with sessions(engine)() as session:
+        delivery = session.scalars(select(AlertDelivery)).one()
+    assert (delivery.state, delivery.attempts) == ("dead", 1)
+    assert delivery.last_error == (
+        "the signing secret is unusable: the part after whsec_ is not valid base64 "
+        "(Incorrect padding)"
+    )
+    assert receiver.requests == []

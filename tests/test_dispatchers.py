@@ -17,6 +17,7 @@ import sys
 import threading
 import tomllib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,11 +25,12 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from alerts.claims import Owner
 from alerts.dispatch import dispatch_due
 from alerts.engine import match_new_articles
 from crawler.storage.engine import open_engine
 from tests.alerts_fixtures import T0, add_article, settings
-from tests.crawl_helpers import newswatch, rows
+from tests.crawl_helpers import execute, newswatch, rows
 from tests.databases import POSTGRES_ADMIN_URL
 from tests.test_alerts_webhook import SECRET, verify
 from tests.webhook_receiver import Receiver
@@ -191,7 +193,9 @@ def test_two_dispatchers_share_the_deliveries_and_send_each_once(engine, postgre
 def test_a_killed_dispatchers_claims_go_out_again_with_the_same_id(engine, postgres_url,
                                                                    tmp_path, started):  # fmt: skip
     # The first request reaches the receiver and is never answered: its dispatcher is
-    # killed while it waits, holding the claims of all three deliveries.
+    # killed while it waits, holding the claims of all three deliveries. Its claims are
+    # then made to name another machine, whose processes no dispatcher here can see:
+    # they go out again only once the lease has run out.
     has_first, release = threading.Event(), threading.Event()
     interrupted: list[tuple[str, dict[str, str], bytes]] = []
 
@@ -216,11 +220,15 @@ def test_a_killed_dispatchers_claims_go_out_again_with_the_same_id(engine, postg
     assert held == [(3,)]  # claimed, and no attempt recorded (that would clear the claim)
     first.kill()
     release.set()
+    [(owner,)] = rows(postgres_url, "SELECT DISTINCT claimed_by FROM alert_deliveries")
+    elsewhere = replace(Owner.parse(owner), host="another-host")
+    execute(postgres_url, f"UPDATE alert_deliveries SET claimed_by = '{elsewhere}'")
 
     second = Dispatcher(config, postgres_url)
     started.append(second)
     receiver.wait_for_acks(3)
     assert second.stop() == 0
+    assert "took back" not in second.log  # not its to judge: the lease ran out
 
     ids = receiver.acked_ids()
     assert len(ids) == 3 and set(ids.values()) == {1}  # each acknowledged exactly once
@@ -233,6 +241,83 @@ def test_a_killed_dispatchers_claims_go_out_again_with_the_same_id(engine, postg
     # the killed dispatcher recorded nothing: one attempt each, all by the second
     assert sorted(deliveries(postgres_url)) == sorted((i, "sent", 1) for i in ids)
     assert "claim lease 2s" in second.log and "Traceback" not in second.log
+
+
+def test_a_killed_holders_claims_go_out_at_once_a_live_ones_stay(database_url, tmp_path,
+                                                                started, request):  # fmt: skip
+    # Two dispatchers on this host each claim one delivery and hang in its send, the
+    # receiver holding both requests. One is SIGKILLed; a new process then runs a single
+    # round, far within the ten-minute lease: it must send the dead one's delivery, and
+    # leave alone the live one's, whose send is still in flight.
+    arrived = {"/live": threading.Event(), "/killed": threading.Event()}
+    release = threading.Event()
+    request.addfinalizer(release.set)  # held requests end with the test, even a failed one
+
+    def hold_the_first_of_each(path: str, _headers, _body) -> bool:
+        if path in arrived and not arrived[path].is_set():
+            arrived[path].set()
+            # held while two processes start and one runs a round: on a loaded machine
+            # that is longer than any single event takes
+            release.wait(3 * TIMEOUT)
+            return path == "/live"  # the killed one's request is never answered
+        return True
+
+    receiver = Receiver(hold_the_first_of_each)
+    started.append(receiver)
+    engine = open_engine(database_url)
+    try:
+        add_articles(engine, 2)
+    finally:
+        engine.dispose()
+    holders = {}
+    for name in ("live", "killed"):  # one after the other: each claims one delivery
+        config = write_config(tmp_path / f"{name}.toml", f"{receiver.base}/{name}",
+                              claim_lease="10m")  # fmt: skip
+        holders[name] = Dispatcher(config, database_url, "--batch", "1")
+        started.append(holders[name])
+        assert arrived[f"/{name}"].wait(TIMEOUT), holders[name].log
+    claims = rows(database_url, "SELECT id, claimed_by FROM alert_deliveries ORDER BY id")
+    owners = {name: Owner.parse(owner) for name, (_, owner) in zip(holders, claims, strict=True)}
+    assert {name: owner.pid for name, owner in owners.items()} == {
+        name: dispatcher.process.pid for name, dispatcher in holders.items()
+    }
+    holders["killed"].kill()
+
+    config = write_config(tmp_path / "next.toml", f"{receiver.base}/next", claim_lease="10m")
+    result = newswatch(config, database_url, "dispatcher", "--once",
+                       env={"HOOK_SECRET": SECRET})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [(_, lost, lost_body)] = [r for r in receiver.requests if r[0] == "/killed"]
+    assert [(path, headers["webhook-id"], body) for path, headers, body in receiver.acked] == [
+        ("/next", lost["webhook-id"], lost_body)  # the same message, at once; nothing else
+    ]
+    assert f"took back 1 claim(s) of {owners['killed']}, which no longer runs" in result.stderr
+    still = rows(database_url, "SELECT claimed_by FROM alert_deliveries ORDER BY id")
+    assert still == [(str(owners["live"]),), (None,)]  # the live claim stands, untouched
+
+    release.set()  # the live dispatcher's send completes, and it records it
+    receiver.wait_for_acks(2)
+    assert holders["live"].stop() == 0
+    [(_, live, _)] = [r for r in receiver.requests if r[0] == "/live"]
+    assert [(path, headers["webhook-id"]) for path, headers, _ in receiver.acked] == [
+        ("/next", lost["webhook-id"]), ("/live", live["webhook-id"])
+    ]  # fmt: skip
+    assert [state for _, state, _ in deliveries(database_url)] == ["sent", "sent"]
+    assert "Traceback" not in holders["live"].log + result.stderr
+
+
+def test_a_malformed_webhook_secret_is_a_config_error(tmp_path):
+    config = write_config(tmp_path / "newswatch.toml", "http://127.0.0.1:9/hook")
+    result = newswatch(config, f"sqlite:///{tmp_path / 'n.db'}", "dispatcher", "--once",
+                       env={"HOOK_SECRET": "whsec_abc"})  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert (
+        f"config error: {config}: channels.hook.secret_env: environment variable HOOK_SECRET "
+        "does not hold a usable signing secret: the part after whsec_ is not valid base64 "
+        "(Incorrect padding)"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr and "whsec_abc" not in result.stderr
+    assert not (tmp_path / "n.db").exists()  # stopped before touching the database
 
 
 def test_a_failed_round_is_one_line_and_the_loop_goes_on(engine, postgres_url, tmp_path,

@@ -12,11 +12,11 @@ from starlette.testclient import TestClient
 
 from alerts.config import parse_alert_settings
 from alerts.dispatch import build_channels, dispatch_due
+from alerts.redact import redact_urls
 from crawler.storage import deliveries
 from crawler.storage.engine import sessions
 from crawler.storage.models.alerts import AlertAttempt, AlertDelivery
 from newswatch.commands.alerts import show_log
-from newswatch.web.redact import redact_urls
 from tests import web_fixtures
 from tests.web_fixtures import parse_html
 

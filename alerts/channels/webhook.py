@@ -6,37 +6,31 @@ can de-duplicate), ``webhook-timestamp`` (seconds since the epoch, of this attem
 key is the base64 part of a ``whsec_…`` secret, or the secret's UTF-8 bytes otherwise.
 Redirects are not followed. 2xx is success; 408, 429, 5xx and transport errors are
 transient (Retry-After honoured); 410 means the receiver wants no more; other answers fail
-permanently.
+permanently, and so does a secret that yields no key (no retry can fix it).
+
+The timestamp is read from the wall clock as each request is built, not taken from the
+`now` of the round: receivers compare it with their own clock within a tolerance, and a
+round of slow sends would otherwise age it with every send. `now` stays the round's
+(logical) time, the one Retry-After dates are measured against.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 from alerts.config import Channel
 from alerts.errors import PermanentError, TransientError
+from alerts.redact import origin
 from alerts.render import Rendered
+from alerts.signing import signature, signing_key
 
 RETRYABLE = {408, 429}
 USER_AGENT = "newswatch-alerts/1"
-
-
-def signing_key(secret: str) -> bytes:
-    if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
-    return secret.encode()
-
-
-def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    digest = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -45,29 +39,37 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class WebhookChannel:
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: Channel, clock: Callable[[], float] = time.time) -> None:
         self.name = channel.name
         self.url = channel.options["url"]
         self.timeout = channel.options["timeout"]
-        self.secret = channel.secrets["secret"]
+        self._clock = clock  # the wall clock the timestamps are read from
         self._opener = urllib.request.build_opener(_NoRedirect())
+        # The configuration checks the secret when it loads; a Channel built some other
+        # way may still hold a bad one, and then every send fails for good, at once.
+        try:
+            self._key, self._key_problem = signing_key(channel.secrets["secret"]), None
+        except ValueError as error:
+            self._key, self._key_problem = b"", f"the signing secret is unusable: {error}"
 
-    def headers(self, message: Rendered, now: datetime) -> dict[str, str]:
-        timestamp = int(now.timestamp())
+    def headers(self, message: Rendered) -> dict[str, str]:
+        """The headers of one attempt, signed with the time of this attempt."""
+        if self._key_problem:
+            raise PermanentError(self._key_problem)
+        timestamp = int(self._clock())
         return {
             "content-type": "application/json",
             "user-agent": USER_AGENT,
             "webhook-id": message.message_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature(
-                self.secret, message.message_id, timestamp, message.body
-            ),
-        }
+            "webhook-signature": signature(self._key, message.message_id, timestamp,
+                                           message.body),
+        }  # fmt: skip
 
     def send(self, message: Rendered, now: datetime) -> str:
         # The URL comes from the operator's configuration and was checked to be http(s).
         request = urllib.request.Request(  # noqa: S310
-            self.url, data=message.body, headers=self.headers(message, now), method="POST"
+            self.url, data=message.body, headers=self.headers(message), method="POST"
         )
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
@@ -83,7 +85,8 @@ class WebhookChannel:
             raise PermanentError(f"HTTP {status}") from None
         except (urllib.error.URLError, OSError) as error:  # refused, reset, DNS, timeout
             reason = getattr(error, "reason", error)
-            raise TransientError(f"{self.url}: {reason}") from None
+            # The address is the credential of many services: its origin only.
+            raise TransientError(f"{origin(self.url)}: {reason}") from None
 
 
 def _retry_after(value: str | None, now: datetime) -> float | None:

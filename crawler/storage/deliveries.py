@@ -60,9 +60,9 @@ def _delivery(row: AlertDelivery) -> DeliveryRow:
 
 
 def claim_due(
-    session: Session, now: datetime, lease_until: datetime, limit: int
+    session: Session, now: datetime, lease_until: datetime, limit: int, owner: str | None = None
 ) -> list[DeliveryRow]:
-    """Pending deliveries whose time has come, claimed until `lease_until`.
+    """Pending deliveries whose time has come, claimed by `owner` until `lease_until`.
 
     SKIP LOCKED lets several dispatchers share the table on PostgreSQL; SQLite has one
     writer at a time and ignores it.
@@ -80,7 +80,7 @@ def claim_due(
     )
     rows = session.scalars(query).all()
     for row in rows:
-        row.claimed_until = lease_until
+        row.claimed_until, row.claimed_by = lease_until, owner
     session.flush()
     return [_delivery(row) for row in rows]
 
@@ -111,7 +111,8 @@ def record_attempt(
     next_attempt_at: datetime | None = None,
 ) -> None:
     """Log one attempt for each delivery and move it on: sent, retry (pending later) or dead."""
-    values: dict = {"claimed_until": None, "attempts": AlertDelivery.attempts + 1}
+    values: dict = {"claimed_until": None, "claimed_by": None,
+                    "attempts": AlertDelivery.attempts + 1}  # fmt: skip
     if outcome == "sent":
         values.update(state="sent", sent_at=now, last_error=None)
     elif outcome == "retry":
@@ -148,8 +149,33 @@ def requeue_dead(session: Session, now: datetime, ids: list[int] | None = None) 
     statement = update(AlertDelivery).where(AlertDelivery.state == "dead")
     if ids:
         statement = statement.where(AlertDelivery.id.in_(ids))
-    values = {"state": "pending", "next_attempt_at": now, "queued_at": now, "claimed_until": None}
+    values = {"state": "pending", "next_attempt_at": now, "queued_at": now, "claimed_until": None,
+              "claimed_by": None}  # fmt: skip
     return session.execute(statement.values(**values)).rowcount
+
+
+def claim_holders(session: Session, now: datetime) -> list[str]:
+    """The owners of claims still running at `now` (claims without an owner left out)."""
+    query = (
+        select(AlertDelivery.claimed_by)
+        .where(
+            AlertDelivery.state == "pending",
+            AlertDelivery.claimed_until >= now,
+            AlertDelivery.claimed_by.is_not(None),
+        )
+        .distinct()
+    )
+    return list(session.scalars(query))
+
+
+def release_claims(session: Session, owner: str) -> int:
+    """Give up every pending claim of `owner`: the deliveries are claimable again at once."""
+    statement = (
+        update(AlertDelivery)
+        .where(AlertDelivery.state == "pending", AlertDelivery.claimed_by == owner)
+        .values(claimed_until=None, claimed_by=None)
+    )
+    return session.execute(statement).rowcount
 
 
 def claims_in_flight(session: Session, now: datetime) -> int:

@@ -114,7 +114,7 @@ def show_log(
     attempts: bool = False,
 ) -> None:
     # channel addresses are secrets (a Slack or Teams webhook URL is the credential)
-    from newswatch.web.redact import redact_urls
+    from alerts.redact import redact_urls
 
     with sessions(engine)() as session:
         rows = deliveries.log(session, state, rule, limit)

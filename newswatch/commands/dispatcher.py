@@ -3,8 +3,9 @@
 Dispatchers need no coordination of their own: matching is serialised by a lock on the
 matcher's state row, and deliveries are claimed with SELECT … FOR UPDATE SKIP LOCKED and
 a lease ([alerts] claim_lease), so each due delivery is sent by one dispatcher, and by
-another only after the first died holding it. That sharing needs PostgreSQL; on SQLite
-one dispatcher at a time is what makes sense.
+another only after the first died holding it: at once by a dispatcher on the same host
+(which can see that the holder is gone, alerts.claims), after the lease by any other.
+That sharing needs PostgreSQL; on SQLite one dispatcher at a time is what makes sense.
 """
 
 from __future__ import annotations
@@ -64,9 +65,10 @@ def dispatcher(ctx: click.Context, interval: float | None, batch: int, once: boo
 
     Each round does what `newswatch alerts run` does. Run as many dispatchers as you like
     against one PostgreSQL database: they share the work, and deliveries claimed by one
-    that dies go out again once its [alerts] claim_lease runs out, with the same message
-    id. A failed round (database down, say) is logged and the next one comes after the
-    interval. SIGTERM or Ctrl-C stops after the current round.
+    that dies go out again with the same message id: at once from the next round on the
+    same host, or from elsewhere once its [alerts] claim_lease runs out. A failed round
+    (database down, say) is logged and the next one comes after the interval. SIGTERM
+    or Ctrl-C stops after the current round.
 
     \b
     Example:
@@ -137,8 +139,9 @@ def _stop_on_signals(stop: threading.Event) -> dict[int, object]:
     def on_signal(number: int, _frame) -> None:
         name = signal.Signals(number).name
         if stop.is_set():
-            log.warning("%s again: stopping now; what this round claimed goes out "
-                        "again once the claim lease runs out", name)  # fmt: skip
+            log.warning("%s again: stopping now; what this round claimed goes out again "
+                        "from the next round on this host, or elsewhere once the claim "
+                        "lease runs out", name)  # fmt: skip
             raise SystemExit(128 + number)
         log.info("%s received: stopping after this round", name)
         stop.set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from alerts.redact import redact_urls
 from crawler.storage import alert_log, deliveries, feed
 from crawler.storage import sources as source_queries
 from crawler.storage.alert_log import LogEntry, LogPage, RuleSummary
@@ -12,7 +13,6 @@ from crawler.storage.feed import Cursor, FeedItem, FeedPage
 from crawler.storage.sources import SourceHealth
 from newswatch.web.context import Web
 from newswatch.web.params import FeedView
-from newswatch.web.redact import redact_urls
 
 
 @dataclass(frozen=True)

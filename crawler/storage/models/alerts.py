@@ -73,6 +73,9 @@ class AlertDelivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # a dispatcher owns the row until then; a crashed one's claim simply runs out
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # who claimed it ("host:pid:start:scope", alerts.claims): a process starting on the
+    # same host takes back at once the claims of one that no longer runs
+    claimed_by: Mapped[str | None] = mapped_column(String(160))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # stable across retries, so receivers can de-duplicate (webhook-id, Message-ID)
     message_id: Mapped[str] = mapped_column(String(64))

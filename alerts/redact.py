@@ -1,9 +1,9 @@
 """Channel addresses are secrets: text shown to people keeps only their scheme and host.
 
-For Slack, Teams or Discord the webhook URL is the credential, and a transport error of the
-webhook channel names it ("https://hooks.slack.com/services/T…/B…/x…: Connection refused").
-Every address in a delivery's error text is cut to "https://hooks.slack.com" wherever it
-is shown: the web pages, the JSON API and `newswatch alerts log`.
+For Slack, Teams or Discord the webhook URL is the credential. The channels name only the
+origin in the errors they make; and every address in a delivery's error text is cut to
+"https://hooks.slack.com" wherever it is shown (web pages, the JSON API, `newswatch alerts
+log`), so rows written before that, or errors quoting an address, leak nothing either.
 """
 
 from __future__ import annotations
