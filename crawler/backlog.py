@@ -45,16 +45,19 @@ class Backlog:
         status: int | None = None,
     ) -> None:  # fmt: skip
         """Schedule the link's next try, or give it up."""
-        if reason in SKIP_REASONS:
-            return  # refused by policy, not failed: nothing to try again or give up
         now = utcnow()
+        # Refused by policy, not failed: kept on record, never tried again or given up.
+        refused = reason in SKIP_REASONS
         with self._sessions() as session:
             attempts = backlog.attempts(session, link.key) + 1
-            retry_at = next_attempt(attempts, is_transient(reason, status), now, self._schedule)
+            transient = is_transient(reason, status)
+            retry_at = None if refused else next_attempt(attempts, transient, now, self._schedule)
             backlog.record_failure(
                 session, source_id=source_id, link=link, reason=reason, detail=detail,
-                retry_at=retry_at, now=now,
+                retry_at=retry_at, now=now, refused=refused,
             )  # fmt: skip
+        if refused:
+            return
         if retry_at:
             log.debug("%s: %s: attempt %d failed, next try at %s", source, link.url, attempts,
                       retry_at.isoformat(timespec="seconds"))  # fmt: skip

@@ -286,7 +286,8 @@ def extract_article(
         ),
         text=text,
         lead=document.description or _plain(hints.summary),
-        site_name=document.sitename,
+        # a search provider names the outlet; trafilatura falls back to the bare domain
+        site_name=hints.site_name or document.sitename,
         image_url=absolute_url(url, document.image) or hints.image_url,
         declared_canonical=_declared_canonical(tree, url),
     )

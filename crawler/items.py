@@ -19,6 +19,7 @@ class FeedHints:
     summary: str | None = None
     language: str | None = None
     image_url: str | None = None
+    site_name: str | None = None  # the outlet's name, as a news-search result gives it
 
     def to_json(self) -> dict[str, str]:
         """The hints as a JSON object (kept with a link in the backlog)."""

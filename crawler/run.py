@@ -50,7 +50,7 @@ def crawl(
         )
         settings = scrapy_settings(options)
         if extensions:
-            settings["EXTENSIONS"] = extensions
+            settings["EXTENSIONS"] = {**settings.get("EXTENSIONS", {}), **extensions}
         # Logging is the application's to set up, not Scrapy's.
         process = CrawlerProcess({**settings, "LOG_INSTALL_ROOT_HANDLER": False})
         process.crawl(NewsSpider, context=context)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crawler.search import RATE_LIMITS
 from crawler.sources import CrawlOptions
 
 PIPELINES = {
@@ -17,6 +18,20 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.robots.CachedRobotsTxtMiddleware": 100,
 }
+EXTENSIONS = {
+    # Keeps the news-search providers' rate limits (DOWNLOAD_SLOTS) as AutoThrottle's floor.
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.search.throttle.RateLimitedAutoThrottle": 0,
+}
+
+
+def provider_slots() -> dict[str, dict[str, Any]]:
+    """One download slot per news-search provider host: one request at a time, at least its
+    rate limit apart, with no random jitter that could bring two requests closer."""
+    return {
+        host: {"delay": delay, "concurrency": 1, "jitter": 0.0}
+        for host, delay in RATE_LIMITS.items()
+    }
 
 
 def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
@@ -49,7 +64,14 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "LOGSTATS_INTERVAL": 0,
         "ITEM_PIPELINES": PIPELINES,
         "DOWNLOADER_MIDDLEWARES": DOWNLOADER_MIDDLEWARES,
+        "EXTENSIONS": EXTENSIONS,
+        "DOWNLOAD_SLOTS": provider_slots(),
         "LOG_LEVEL": options.log_level,
     }
-    settings.update(options.extra_scrapy_settings)
+    extra = dict(options.extra_scrapy_settings)
+    # Extra slots are added to the providers' (or replace one of them), not instead of them.
+    slots = extra.pop("DOWNLOAD_SLOTS", None)
+    settings.update(extra)
+    if slots is not None:
+        settings["DOWNLOAD_SLOTS"] = {**settings["DOWNLOAD_SLOTS"], **slots}
     return settings

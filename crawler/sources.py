@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 
 from crawler.urls import host_of
 
-SOURCE_KINDS = ("feed", "sitemap", "listing")
+# feed, sitemap, listing: addresses of documents listing article links; site: a homepage
+# whose feeds and sitemaps are discovered (crawler.discovery); search: a news-search
+# provider's results for a query (crawler.search).
+SOURCE_KINDS = ("feed", "sitemap", "listing", "site", "search")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,11 @@ class Source:
     link_selector: str | None = None  # listing: CSS selector of article links
     link_pattern: str | None = None  # listing/sitemap: regex an article URL must match
     max_articles: int | None = None  # cap on new article fetches per run
+    # search: which provider (crawler.search.PROVIDERS), the query, and its region;
+    # `urls` then holds the provider's result address(es) built from them.
+    provider: str | None = None
+    query: str | None = None
+    region: str | None = None
     # Feeds are untrusted input: by default a link to a private, loopback or link-local
     # address on another host than the source's own is refused (server-side request forgery).
     allow_private_links: bool = False

@@ -210,6 +210,31 @@ def same_site(a: str, b: str) -> bool:
     )
 
 
+def outlet_of(url: str) -> str:
+    """The outlet of a URL: its host without a leading www., m., mobile. or amp., and its
+    port when not the scheme's default ("lesoir.be", "127.0.0.1:8080"); "" without host."""
+    host = host_of(url)
+    if not host:
+        return ""
+    host = _strip_prefix(host, SAME_SITE_PREFIXES)
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return host
+    default = DEFAULT_PORTS.get(parts.scheme.lower())
+    return f"{host}:{port}" if port is not None and port != default else host
+
+
+def wanted_outlet(text: str) -> str:
+    """What a user typed for an outlet ("www.lesoir.be", "https://lesoir.be/", "host:8080")
+    in the form outlet_of gives."""
+    text = text.strip()
+    return outlet_of(text if "://" in text else f"http://{text}")
+
+
 def absolute_url(base: str, link: str | None) -> str | None:
     """A link from a page made absolute against the page's URL; None when empty or not http(s)."""
     if not link or not link.strip():

@@ -72,3 +72,15 @@ def test_a_cluster_on_sqlite_is_refused_with_the_way_out():
 def test_addresses_in_logs_hide_the_password():
     assert without_password("redis://:s3cret@queue:6379/0") == "redis://:***@queue:6379/0"
     assert without_password("redis://queue:6379/0") == "redis://queue:6379/0"
+
+
+def test_a_site_source_in_a_cluster_is_refused_with_the_way_out():
+    site = {"name": "soir", "kind": "site", "url": "https://www.lesoir.be/"}
+    settings = parse_settings(
+        {"sources": [SOURCE, site], "storage": POSTGRES}, Path("test.toml"), {}
+    )
+    assert with_cluster(settings, requested=False, env={}) is settings  # one process: fine
+    with pytest.raises(ConfigError) as caught:
+        with_cluster(settings, requested=True, env={})
+    (line,) = caught.value.lines()
+    assert "sources[1].kind" in line and "newswatch discover --write" in line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -86,3 +87,28 @@ def test_malformed_feed_raises_with_a_reason(body):
     with pytest.raises(MalformedFeed) as caught:
         read_feed(body, "https://example.be/broken.xml")
     assert str(caught.value)
+
+
+def test_a_json_feed_is_read_like_any_feed():
+    body = json.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": "Het nieuws", "language": "nl-BE",
+        "items": [
+            {"id": "1", "url": "/a", "title": "  Politie  en  DGST ", "date_published":
+             "2026-12-01T09:00:00+01:00", "authors": [{"name": "An Peeters"}]},
+            {"id": "2", "external_url": "https://elders.be/b", "summary": "Kort"},
+            {"id": "3", "content_text": "no address: not a link"},
+        ],
+    }).encode()  # fmt: skip
+    reading = read_feed(body, "https://nieuws.be/feed.json", "application/feed+json")
+    assert [link.url for link in reading.links] == ["https://nieuws.be/a", "https://elders.be/b"]
+    first = reading.links[0].hints
+    assert (first.title, first.author, first.language) == ("Politie en DGST", "An Peeters", "nl")
+    assert first.published_at == datetime(2026, 12, 1, 8, tzinfo=UTC)
+    assert reading.links[1].hints.summary == "Kort"
+
+
+def test_json_that_is_not_a_json_feed_is_malformed():
+    with pytest.raises(MalformedFeed, match=r"jsonfeed\.org"):
+        read_feed(b'{"items": []}', "https://x.be/feed.json")
+    with pytest.raises(MalformedFeed, match="JSON Feed"):
+        read_feed(b"{broken", "https://x.be/feed.json")

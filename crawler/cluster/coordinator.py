@@ -26,7 +26,7 @@ from crawler.cluster.recorder import tally_from_hash
 from crawler.cluster.spider import source_meta
 from crawler.recorder import SourceTally, close_run
 from crawler.sources import CrawlOptions, Source
-from crawler.spiders.news import article_request, index_request
+from crawler.spiders.requests import KEY, first_requests
 from crawler.storage import fetch_state, runs
 
 log = logging.getLogger("newswatch.cluster")
@@ -53,19 +53,14 @@ class Coordinator:
         """Start a run per source and queue its feeds; source name → run id."""
         started: dict[str, int] = {}
         with self.sessions() as session:
-            urls = [url for source, _ in sources.values() for url in source.urls]
-            validators = fetch_state.validators_for(session, urls)
             for name, (_, source_id) in sources.items():
                 started[name] = runs.start_run(session, source_id)
         backlog = Backlog(self.sessions, self.options.retry_schedule)
         for name, (source, source_id) in sources.items():
             run_id = started[name]
-            requests = [
-                index_request(source, url, validators.get(url), depth=0) for url in source.urls
-            ]
-            # What an earlier run left for later is queued with the feeds.
             cap = source.max_articles or self.options.max_articles_per_source
-            requests += [article_request(source, link) for link in backlog.due(source_id, cap)]
+            with self.sessions() as session:
+                requests, _ = first_requests(session, source, source_id, backlog, cap)
             for request in requests:
                 request.meta.update(source_meta(source, source_id))
             self.ledger.admit([request.meta for request in requests], run_id)
@@ -206,8 +201,8 @@ def live_workers(redis: Redis, keys: ClusterKeys) -> dict[str, dict]:
 def _encode(request) -> bytes:
     """Serialize a request as a worker's queue would, naming the spider's callbacks."""
     data = request.to_dict()
-    if "depth" in request.meta:  # a feed, sitemap or listing page
-        data.update(callback="parse_index", errback="index_failed")
-    else:
+    if KEY in request.meta:  # an article link
         data.update(callback="parse_article", errback="article_failed")
+    else:  # a feed, sitemap, listing, search or homepage
+        data.update(callback="parse_index", errback="index_failed")
     return picklecompat.dumps(data)

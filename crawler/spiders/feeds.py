@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ class FeedReading:
 
 def read_feed(body: bytes, url: str, content_type: str | None = None) -> FeedReading:
     """The entries of a feed as links with their metadata; raises MalformedFeed."""
+    if body.lstrip()[:1] == b"{":
+        return _read_json_feed(body, url)
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -46,6 +49,42 @@ def read_feed(body: bytes, url: str, content_type: str | None = None) -> FeedRea
             raise MalformedFeed("not a feed: no RSS or Atom root element")
     warning = _describe(problem) if problem is not None else None
     return FeedReading(links, parsed.feed.get("title"), warning)
+
+
+def _read_json_feed(body: bytes, url: str) -> FeedReading:
+    """JSON Feed 1.0/1.1 (jsonfeed.org), which feedparser does not read."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise MalformedFeed(f"not a readable JSON Feed: {error}") from None
+    if not isinstance(document, dict) or "jsonfeed.org" not in str(document.get("version")):
+        raise MalformedFeed("not a feed: JSON without a jsonfeed.org version")
+    language = _language(document.get("language"))
+    links = []
+    for item in document.get("items") or []:
+        href = isinstance(item, dict) and (item.get("url") or item.get("external_url"))
+        if not href or not isinstance(href, str):
+            continue
+        authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+        names = [a.get("name") for a in authors if isinstance(a, dict) and a.get("name")]
+        hints = FeedHints(
+            title=_clean(item.get("title")),
+            author=_clean(", ".join(names)),
+            published_at=_iso_date(item.get("date_published") or item.get("date_modified")),
+            summary=_clean(item.get("summary")) or _plain_text(item.get("content_html")),
+            language=_language(item.get("language")) or language,
+            image_url=item.get("image") if isinstance(item.get("image"), str) else None,
+        )
+        links.append(Link(urljoin(url, href.strip()), hints))
+    return FeedReading(links, document.get("title"), None)
+
+
+def _iso_date(value: object) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _entry_link(entry: feedparser.FeedParserDict, base: str) -> str | None:

@@ -19,21 +19,29 @@ from twisted.python.failure import Failure
 from crawler.backlog import Backlog
 from crawler.failures import classify
 from crawler.items import ArticlePage, FeedHints, Link
-from crawler.middlewares.private_addresses import guard_meta
 from crawler.recorder import Recorder
+from crawler.search import MalformedResults, read_results, wrapped
 from crawler.sources import CrawlOptions, Source
 from crawler.spiders.feeds import MalformedFeed, read_feed
 from crawler.spiders.listings import read_listing
+from crawler.spiders.requests import (
+    HINTS,
+    KEY,
+    LINK,
+    READ_AS,
+    article_request,
+    first_requests,
+    index_request,
+    pending,
+)
 from crawler.spiders.sitemaps import MalformedSitemap, read_sitemap
-from crawler.storage import articles, fetch_state
+from crawler.spiders.sites import CANDIDATE, SiteSources
+from crawler.storage import articles, endpoints, fetch_state, sightings
 from crawler.storage.backlog import Pending
 from crawler.urls import canonical_url, request_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_SITEMAP_DEPTH = 3
-# Request meta of an article link: its canonical key, the address as published (kept
-# across redirects) and what the feed said of it (FeedHints as JSON).
-KEY, LINK, HINTS = "canonical", "link", "hints"
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,7 @@ class NewsSpider(scrapy.Spider):
         self.requested: set[str] = set()
         self.fetched_indexes: list[dict[str, Any]] = []
         self.backlog = Backlog(context.sessions, context.options.retry_schedule)
+        self.sites = SiteSources(context.sessions, context.source_ids, context.recorder)
         # Article requests each source may still make in this run (its cap).
         self.budget: dict[str, int] = {}
 
@@ -72,18 +81,19 @@ class NewsSpider(scrapy.Spider):
                 fetch_state.save_fetch(session, **fetch)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        with self.context.sessions() as session:
-            urls = [url for source in self.context.sources for url in source.urls]
-            validators = fetch_state.validators_for(session, urls)
         for source in self.context.sources:
-            for url in source.urls:
-                yield self._index_request(source, url, validators.get(url), depth=0)
-            # What an earlier run left for later comes first, whether or not a feed changed.
-            due = self.backlog.due(self.context.source_ids[source.name], self._cap(source))
-            self.budget[source.name] = self._cap(source) - len(due)
-            self.requested.update(link.key for link in due)
-            for link in due:
-                yield self._article_request(article_request(source, link))
+            source_id = self.context.source_ids[source.name]
+            with self.context.sessions() as session:
+                requests, spent = first_requests(
+                    session, source, source_id, self.backlog, self._cap(source)
+                )
+            self.budget[source.name] = self._cap(source) - spent
+            for request in requests:
+                if KEY in request.meta:
+                    self.requested.add(request.meta[KEY])
+                    yield self._article_request(request)
+                else:
+                    yield request.replace(callback=self.parse_index, errback=self.index_failed)
 
     # -- feeds, sitemaps and listing pages -------------------------------------------
 
@@ -93,8 +103,9 @@ class NewsSpider(scrapy.Spider):
         url: str,
         validators: fetch_state.Validators | None,
         depth: int,
+        read_as: str,
     ) -> scrapy.Request:
-        return index_request(source, url, validators, depth).replace(
+        return index_request(source, url, validators, depth, read_as).replace(
             callback=self.parse_index, errback=self.index_failed
         )
 
@@ -113,14 +124,19 @@ class NewsSpider(scrapy.Spider):
             "etag": _header(response, "ETag"),
             "last_modified": _header(response, "Last-Modified"),
         }
+        self._endpoint_outcome(source, response, ok=True)
         if response.status == 304:
             with self.context.sessions() as session:
                 fetch_state.save_fetch(session, **fetch)
             return
+        read_as = response.meta[READ_AS]
+        if read_as == "homepage":
+            yield from map(self._discovery_request, self.sites.homepage(source, response))
+            return
         self._keep_validators_for_later(fetch, response)
         try:
-            links, sitemaps = self._read_index(source, response)
-        except (MalformedFeed, MalformedSitemap) as error:
+            links, sitemaps = self._read_index(source, read_as, response)
+        except (MalformedFeed, MalformedSitemap, MalformedResults) as error:
             self._index_failure(source, response.url, "malformed", str(error))
             return
         if response.meta["depth"] < MAX_SITEMAP_DEPTH:
@@ -128,22 +144,54 @@ class NewsSpider(scrapy.Spider):
                 validators = fetch_state.validators_for(session, sitemaps)
             for url in sitemaps:
                 yield self._index_request(
-                    source, url, validators.get(url), response.meta["depth"] + 1
+                    source, url, validators.get(url), response.meta["depth"] + 1, "sitemap"
                 )
-        yield from self._article_requests(source, links)
+        yield from self._article_requests(source, links, way=read_as)
+
+    def parse_candidate(self, response: Response) -> Iterator[scrapy.Request]:
+        """An answer to what a site's discovery asked for (crawler.spiders.sites)."""
+        source = self._source(response.meta)
+        yield from map(self._discovery_request, self.sites.answered(source, response))
+
+    def candidate_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        request = failure.request
+        reason, detail = classify(failure.value)
+        source = self._source(request.meta)
+        yield from map(self._discovery_request, self.sites.failed(source, request, reason, detail))
+
+    def _discovery_request(self, request: scrapy.Request) -> scrapy.Request:
+        if CANDIDATE in request.meta:
+            return request.replace(callback=self.parse_candidate, errback=self.candidate_failed)
+        return request.replace(callback=self.parse_index, errback=self.index_failed)
+
+    def _endpoint_outcome(self, source: Source, response: Response, *, ok: bool) -> None:
+        """A site's remembered feed or sitemap worked or failed (forgotten after a few)."""
+        if (
+            source.kind != "site"
+            or response.meta["depth"]
+            or response.meta[READ_AS] not in ("feed", "sitemap")
+        ):
+            return
+        with self.context.sessions() as session:
+            endpoints.outcome(session, self.context.source_ids[source.name],
+                              response.request.url, ok=ok)  # fmt: skip
 
     def _keep_validators_for_later(self, fetch: dict[str, Any], response: Response) -> None:
         # New validators are saved when the crawl finishes: saved now, a crawl stopped
         # before the new articles are stored would get a 304 next time and miss them.
         self.fetched_indexes.append(fetch)
 
-    def _read_index(self, source: Source, response: Response) -> tuple[list[Link], list[str]]:
-        if source.kind == "feed":
+    def _read_index(
+        self, source: Source, read_as: str, response: Response
+    ) -> tuple[list[Link], list[str]]:
+        if read_as == "search":
+            return read_results(source.provider or "", response.body, response.url), []
+        if read_as == "feed":
             reading = read_feed(response.body, response.url, _header(response, "Content-Type"))
             if reading.warning:
                 self.logger.warning("%s: %s: %s", source.name, response.url, reading.warning)
             return reading.links, []
-        if source.kind == "sitemap":
+        if read_as == "sitemap":
             sitemap = read_sitemap(response.body, response.url)
             return _matching(sitemap.links, source.link_pattern), sitemap.sitemaps
         if not isinstance(response, scrapy.http.TextResponse):
@@ -166,6 +214,10 @@ class NewsSpider(scrapy.Spider):
         self.context.recorder.index_fetched(source.name, status, retry_after=retry_after)
         reason, detail = classify(failure.value)
         self._index_failure(source, request.url, reason, detail)
+        if request.meta["depth"] == 0 and source.kind == "site":
+            with self.context.sessions() as session:
+                endpoints.outcome(session, self.context.source_ids[source.name], request.url,
+                                  ok=False)  # fmt: skip
 
     def _index_failure(self, source: Source, url: str, reason: str, detail: str) -> None:
         self.context.recorder.failed(source.name, url, reason, detail, index=True)
@@ -182,7 +234,9 @@ class NewsSpider(scrapy.Spider):
         self.budget[source.name] = left - taken
         return taken
 
-    def _article_requests(self, source: Source, links: list[Link]) -> Iterator[scrapy.Request]:
+    def _article_requests(
+        self, source: Source, links: list[Link], *, way: str
+    ) -> Iterator[scrapy.Request]:
         published: dict[str, Pending] = {}
         for link in links:
             url = request_url(link.url)
@@ -196,6 +250,7 @@ class NewsSpider(scrapy.Spider):
                 published[key] = Pending(key, url, link.hints.to_json())
         self.context.recorder.links_found(source.name, len(published))
         with self.context.sessions() as session:
+            sightings.record(session, self.context.source_ids[source.name], way, published)
             known = articles.known_urls(session, published)
         known |= self.backlog.held(key for key in published if key not in known)
         fresh = self._not_requested([key for key in published if key not in known])
@@ -221,7 +276,10 @@ class NewsSpider(scrapy.Spider):
         if content_type.split(";")[0].strip().lower() not in HTML_TYPES:
             detail = f"not an HTML page ({content_type or 'no Content-Type'})"
             self.context.recorder.failed(source.name, response.url, "content_type", detail)
-            self.link_failed(source.name, _pending(response.meta), "content_type", detail)
+            self.link_failed(source.name, pending(response.meta), "content_type", detail)
+            return
+        if source.kind == "search" and wrapped(source.provider or "", response.url, source.urls[0]):
+            self._unresolved(source, response)
             return
         self.context.recorder.article_fetched(source.name)
         encoding = response.headers.get(b"Content-Type", b"").decode("latin-1")
@@ -237,63 +295,28 @@ class NewsSpider(scrapy.Spider):
             language_hint=source.language,
         )
 
+    def _unresolved(self, source: Source, response: Response) -> None:
+        """A search result's link led to the provider's own page, not the outlet's: kept
+        with the title and outlet the provider gave, so the hit is not silently lost."""
+        hints = FeedHints.from_json(response.meta[HINTS])
+        detail = (f"{source.provider} link did not lead to the outlet's page "
+                  f"(title: {hints.title or '?'}; outlet: {hints.site_name or '?'})")  # fmt: skip
+        self.context.recorder.failed(source.name, response.meta[LINK], "unresolved", detail)
+        self.link_failed(source.name, pending(response.meta), "unresolved", detail)
+
     def article_failed(self, failure: Failure) -> None:
         request = failure.request
         reason, detail = classify(failure.value)
         response = getattr(failure.value, "response", None)
         self.context.recorder.failed(request.meta["source"], request.url, reason, detail)
         status = response.status if response else None
-        self.link_failed(request.meta["source"], _pending(request.meta), reason, detail, status)
+        self.link_failed(request.meta["source"], pending(request.meta), reason, detail, status)
 
     def link_failed(
         self, source: str, link: Pending, reason: str, detail: str, status: int | None = None
     ) -> None:
         """Schedule another try of an article link, or give it up (crawler.backlog)."""
         self.backlog.failed(source, self.context.source_ids[source], link, reason, detail, status)
-
-
-def index_request(
-    source: Source, url: str, validators: fetch_state.Validators | None, depth: int
-) -> scrapy.Request:
-    """A feed, sitemap or listing request, without callbacks (the spider adds its own)."""
-    headers = {}
-    # Conditional GET: an unchanged feed costs a 304 and no parsing.
-    if validators and validators.etag:
-        headers["If-None-Match"] = validators.etag
-    if validators and validators.last_modified:
-        headers["If-Modified-Since"] = validators.last_modified
-    return scrapy.Request(
-        url,
-        headers=headers,
-        dont_filter=True,
-        priority=10,  # links before articles, so a run sees all its sources early
-        meta={
-            "source": source.name,
-            "depth": depth,
-            "handle_httpstatus_list": [304],
-            **guard_meta(source),
-        },
-    )
-
-
-def article_request(source: Source, link: Pending) -> scrapy.Request:
-    """An article request, without callbacks: to the link as published, keyed canonically."""
-    return scrapy.Request(
-        link.url,
-        dont_filter=True,
-        meta={
-            "source": source.name,
-            KEY: link.key,
-            LINK: link.url,
-            HINTS: link.hints,
-            **guard_meta(source),
-        },
-    )
-
-
-def _pending(meta: dict[str, Any]) -> Pending:
-    """The article link a request was made for."""
-    return Pending(meta[KEY], meta[LINK], meta[HINTS])
 
 
 def _header(response: Response, name: str) -> str | None:

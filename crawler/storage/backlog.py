@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from crawler.storage import dialect
 from crawler.storage.models import BacklogLink, Source
 
 WAITING, RETRY, GAVE_UP = "waiting", "retry", "gave_up"
+# Refused by policy (robots.txt, the private-address guard): kept for the record (coverage,
+# `newswatch failures`), but not held: decided afresh whenever a feed lists the link again.
+REFUSED = "refused"
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,16 @@ def due(session: Session, source_id: int, now: datetime, limit: int) -> list[Pen
 
 
 def held(session: Session, keys: Iterable[str]) -> set[str]:
-    """Which of `keys` the backlog holds, in any state (so a feed listing them adds nothing)."""
+    """Which of `keys` the backlog holds (so a feed listing them adds nothing): any state
+    but refused."""
     wanted = list(dict.fromkeys(keys))
     found: set[str] = set()
     for start in range(0, len(wanted), 500):  # stay below SQL parameter limits
         chunk = wanted[start : start + 500]
-        found.update(session.scalars(select(BacklogLink.key).where(BacklogLink.key.in_(chunk))))
+        query = select(BacklogLink.key).where(
+            BacklogLink.key.in_(chunk), BacklogLink.state != REFUSED
+        )
+        found.update(session.scalars(query))
     return found
 
 
@@ -60,8 +66,7 @@ def defer(session: Session, source_id: int, links: Sequence[Pending], now: datet
          "updated_at": now}
         for link in links
     ]  # fmt: skip
-    insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(BacklogLink).values(rows).on_conflict_do_nothing())
+    session.execute(dialect.insert_ignore(session, BacklogLink).values(rows))
     session.commit()
 
 
@@ -74,15 +79,17 @@ def record_failure(
     detail: str,
     retry_at: datetime | None,
     now: datetime,
+    refused: bool = False,
 ) -> int:
-    """Note a failed attempt: a retry at `retry_at`, or given up when None. The attempts so far."""
+    """Note a failed attempt: a retry at `retry_at`, or given up when None (refused: by
+    policy, see REFUSED). The attempts so far."""
     row = session.get(BacklogLink, link.key)
     if row is None:
         row = BacklogLink(key=link.key, source_id=source_id, url=link.url, hints=link.hints,
                           attempts=0, found_at=now)  # fmt: skip
         session.add(row)
     row.attempts += 1
-    row.state = RETRY if retry_at else GAVE_UP
+    row.state = REFUSED if refused else RETRY if retry_at else GAVE_UP
     row.next_attempt_at = retry_at
     row.reason, row.detail, row.updated_at = reason, detail, now
     session.commit()
@@ -115,7 +122,7 @@ def listing(
     query = (
         select(BacklogLink, Source.name)
         .join(Source, BacklogLink.source_id == Source.id)
-        .where(BacklogLink.state.in_((RETRY, GAVE_UP)))
+        .where(BacklogLink.state.in_((RETRY, GAVE_UP, REFUSED)))
     )
     if source:
         query = query.where(Source.name == source)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from crawler.storage.dialect import insert_ignore
 from crawler.storage.models import Article, Source
 from crawler.storage.models.alerts import AlertDelivery, AlertGap, AlertMatch, AlertState
 
@@ -60,7 +60,7 @@ def lock_watermark(session: Session, now: datetime, backfill_since: datetime) ->
         start = session.scalar(
             select(func.coalesce(func.max(Article.id), 0)).where(Article.stored_at < backfill_since)
         )
-        session.execute(_insert_ignore(session, AlertState).values(id=1, last_article_id=start))
+        session.execute(insert_ignore(session, AlertState).values(id=1, last_article_id=start))
     session.execute(update(AlertState).where(AlertState.id == 1).values(updated_at=now))
     last = session.scalar(select(AlertState.last_article_id).where(AlertState.id == 1))
     gaps = session.scalars(select(AlertGap.article_id).order_by(AlertGap.article_id)).all()
@@ -109,24 +109,17 @@ def advance_watermark(
     skipped = [i for i in range(mark.last_article_id + 1, new_last) if i not in seen]
     if skipped:
         rows = [{"article_id": i, "noticed_at": now} for i in skipped]
-        session.execute(_insert_ignore(session, AlertGap), rows)
+        session.execute(insert_ignore(session, AlertGap), rows)
     session.execute(delete(AlertGap).where(AlertGap.noticed_at < now - gap_ttl))
     session.execute(update(AlertState).where(AlertState.id == 1).values(last_article_id=new_last))
 
 
 def insert_match(session: Session, values: dict) -> int | None:
     """The new match's id, or None when this rule already matched this story."""
-    statement = _insert_ignore(session, AlertMatch, ["rule", "story_id"]).values(**values)
+    statement = insert_ignore(session, AlertMatch, ["rule", "story_id"]).values(**values)
     return session.scalar(statement.returning(AlertMatch.id))
 
 
 def insert_deliveries(session: Session, rows: list[dict]) -> None:
     if rows:
         session.execute(insert(AlertDelivery), rows)
-
-
-def _insert_ignore(session: Session, model, conflict: list[str] | None = None):
-    """INSERT … ON CONFLICT DO NOTHING, on either backend."""
-    dialect = session.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return make(model).on_conflict_do_nothing(index_elements=conflict)

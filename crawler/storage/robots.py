@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from crawler.storage import dialect
 from crawler.storage.models import RobotsFile
 
 
@@ -44,9 +43,8 @@ def claim(session: Session, origin: str, owner: str, now: datetime, until: datet
     holds a claim that is still running. Each step is one statement, atomic on both
     backends; the inserted row, then the updated row count, say who won.
     """
-    insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     inserted = session.scalar(
-        insert(RobotsFile)
+        dialect.insert(session, RobotsFile)
         .values(origin=origin, claimed_until=until, claimed_by=owner)
         .on_conflict_do_nothing(index_elements=["origin"])
         .returning(RobotsFile.origin)  # the row count of an INSERT is not reliable everywhere

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, distinct, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from crawler import items
 from crawler.dedupe import COPY_CONTAINMENT, overlap, shingles
 from crawler.evidence import kind
+from crawler.storage import dialect
 from crawler.storage.models import Article, Source, Story
 from crawler.storage.models.stories import ArticleBand, ArticleEvidence, EvidenceCount
 from crawler.stories import WINDOW, Candidate, choose, explain, is_copy, rare_keys
@@ -204,9 +204,7 @@ def index(
     session.connection().execute(insert(ArticleEvidence.__table__), rows)
     fresh = keys if counted is None else sorted(set(counted) & set(keys))
     if fresh:
-        dialect = session.get_bind().dialect.name
-        make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        upsert = make(EvidenceCount).on_conflict_do_update(
+        upsert = dialect.insert(session, EvidenceCount).on_conflict_do_update(
             index_elements=["key"], set_={"stories": EvidenceCount.stories + 1}
         )
         # sorted, so concurrent writers lock shared rows in one order and never deadlock

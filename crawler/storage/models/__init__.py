@@ -10,7 +10,9 @@ from crawler.storage.models.crawl import (
     CrawlRun,
     Failure,
     FetchState,
+    LinkSighting,
     RobotsFile,
+    SiteEndpoint,
     Source,
 )
 
@@ -21,7 +23,9 @@ __all__ = [
     "CrawlRun",
     "Failure",
     "FetchState",
+    "LinkSighting",
     "RobotsFile",
+    "SiteEndpoint",
     "Source",
     "Story",
     "UTCDateTime",

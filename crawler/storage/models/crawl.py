@@ -119,3 +119,33 @@ class RobotsFile(Base):
     # one process fetches it at a time; the others wait for its answer until then
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class LinkSighting(Base):
+    """A way of finding articles (feed, sitemap, listing, search) listed this link.
+
+    What `newswatch coverage` counts: which way saw which article, which saw it alone,
+    and what was found but not stored.
+    """
+
+    __tablename__ = "link_sightings"
+    __table_args__ = (Index("ix_link_sightings_seen", "first_seen_at"),)
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)  # canonical URL of the link
+    way: Mapped[str] = mapped_column(String(10), primary_key=True)  # feed|sitemap|listing|search
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))  # the first to list it
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SiteEndpoint(Base):
+    """A feed or sitemap discovered for a `kind = "site"` source, remembered between runs."""
+
+    __tablename__ = "site_endpoints"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), primary_key=True)
+    url: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # feed | sitemap
+    how: Mapped[str] = mapped_column(Text)  # why it was a candidate ("link rel=alternate", ...)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # runs in a row it failed; past a few the site is discovered again
+    failures_in_row: Mapped[int] = mapped_column(Integer, default=0)
