@@ -13,12 +13,15 @@ from crawler.urls import without_password
 from newswatch.app import App
 from newswatch.commands.alerts import alerts
 from newswatch.commands.copy_db import copy_db
+from newswatch.commands.coverage import coverage
 from newswatch.commands.crawl import crawl, demo
+from newswatch.commands.discover import discover
 from newswatch.commands.dispatcher import dispatcher
 from newswatch.commands.export import export
-from newswatch.commands.review import articles, failures, show, sources
+from newswatch.commands.review import articles, failures, show
 from newswatch.commands.serve import serve
 from newswatch.commands.service import run, status
+from newswatch.commands.sources import sources
 from newswatch.commands.stories import stories, story
 from newswatch.commands.worker import worker
 from newswatch.logs import setup_logging
@@ -91,8 +94,8 @@ def cli(ctx: click.Context, config, database, verbose, quiet, log_json) -> None:
 
 
 COMMANDS = (
-    crawl, demo, run, status,  # collect
-    articles, show, stories, story, export, sources, failures, serve,  # review
+    crawl, demo, discover, run, status,  # collect
+    articles, show, stories, story, export, sources, failures, coverage, serve,  # review
     worker, dispatcher, alerts, copy_db,  # operate
 )  # fmt: skip
 for command in COMMANDS:

@@ -1,4 +1,4 @@
-"""Review commands: `articles`, `show`, `sources`, `failures` — reading the stored feed."""
+"""Review commands: `articles`, `show`, `failures` — reading the stored feed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.storage import articles as article_queries
 from crawler.storage import backlog, runs
-from crawler.storage import sources as source_queries
 from crawler.storage import stories as story_queries
 from crawler.storage.articles import ArticleFilter
 from newswatch.app import App
@@ -126,38 +125,6 @@ def show(app: App, article_id: int) -> None:
 
 @click.command()
 @config_option
-@click.pass_obj
-def sources(app: App) -> None:
-    """Show each source's last run and health.
-
-    Health is "failing" after 3 failed runs in a row, "flaky" after fewer.
-
-    \b
-    Example:
-      newswatch sources
-    """
-    configured = {s.name for s in app.settings.sources}
-    with app.sessions()() as session:
-        rows = source_queries.source_health(session)
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("source", "kind", "health", "last run", "status", "new", "failed",
-                   "stored", "last error"):  # fmt: skip
-        table.add_column(column, overflow="fold")
-    seen = set()
-    for row in rows:
-        seen.add(row.name)
-        table.add_row(
-            row.name, row.kind, row.health, _when(row.last_run_at), row.last_status or "—",
-            str(row.last_new or 0), str(row.last_failed or 0), str(row.articles),
-            (row.last_error or "")[:80],
-        )  # fmt: skip
-    for name in sorted(configured - seen):
-        table.add_row(name, "", "never run", "—", "—", "", "", "0", "")
-    _console().print(table)
-
-
-@click.command()
-@config_option
 @click.option("--source", metavar="NAME", help="Only this source.")
 @click.option("-n", "--limit", default=30, show_default=True, help="How many to list.")
 @click.pass_obj
@@ -187,7 +154,9 @@ def failures(app: App, source: str | None, limit: int) -> None:
         for column in ("next try", "source", "attempts", "reason", "url", "detail"):
             table.add_column(column, overflow="fold")
         for link, name in links:
-            next_try = _when(link.next_attempt_at) if link.state == "retry" else "gave up"
+            next_try = {"retry": _when(link.next_attempt_at), "gave_up": "gave up"}.get(
+                link.state, "refused"
+            )
             table.add_row(next_try, name, str(link.attempts), link.reason or "", link.url,
                           link.detail or "")  # fmt: skip
         console.print(table)

@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from newswatch.web import api, export, feeds, login, pages
+from newswatch.web import api, coverage, export, feeds, login, pages
 
 
 def routes(static: Path) -> list[BaseRoute]:
@@ -19,6 +19,7 @@ def routes(static: Path) -> list[BaseRoute]:
         Route("/alerts", pages.alert_log, name="alerts"),
         Route("/alerts/retry", pages.retry, methods=["POST"], name="retry"),
         Route("/sources", pages.sources, name="sources"),
+        Route("/coverage", coverage.coverage, name="coverage"),
         # signing in with the token, where the server is exposed (see web.access)
         Route("/login", login.login, methods=["GET", "POST"], name="login"),
         Route("/logout", login.logout, methods=["POST"], name="logout"),
