@@ -23,7 +23,12 @@ def test_default_config_is_valid_and_follows_the_topic():
     settings = load_settings(ROOT / "config" / "newswatch.toml", env={})
     languages = {source.language for source in settings.sources}
     assert {"fr", "nl", "de", "en", "ar"} <= languages
-    assert {"feed", "sitemap", "listing"} <= {source.kind for source in settings.sources}
+    # outlets by their homepages (no guessed feed address), and the topic searched for
+    kinds = {source.kind for source in settings.sources}
+    assert kinds == {"site", "search"}
+    searches = [source for source in settings.sources if source.kind == "search"]
+    assert {source.language for source in searches} == {"fr", "nl", "de", "en"}
+    assert all("be-ma-security" in source.tags for source in searches)
     assert settings.topics[0].name == "be-ma-security"
     assert settings.database_url == "sqlite:///newswatch.db"
     assert settings.crawl.extraction_workers >= 1
@@ -66,7 +71,7 @@ url = "https://example.org/other"
     assert all(line.startswith(f"{path}: ") for line in lines)
     assert "crawl.timeout: must be a duration" in text
     assert "crawl.concurency: unknown key (did you mean 'concurrency'?)" in text
-    assert "sources[0].kind: must be one of feed, sitemap, listing (got 'rss')" in text
+    assert "sources[0].kind: must be one of feed, sitemap, listing, site, search (got" in text
     assert "sources[0].urls[0]: must be an http(s) address" in text
     assert "sources[1].name: is required" in text
     assert "sources[1].link_pattern: not a valid regular expression" in text
@@ -149,3 +154,264 @@ def test_example_web_config_is_valid():
     web = load_settings(ROOT / "config" / "examples" / "web.toml", env={}).web
     assert web.allowed_hosts == ("news.example.org",)
     assert web.base_url == "https://news.example.org"
+
+
+# -- news-search sources and topics ---------------------------------------------------
+
+
+def config_problems(tmp_path: Path, text: str) -> str:
+    """The config errors of a file, as the command line prints them."""
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert all(line.startswith(f"{path}: ") for line in caught.value.lines())
+    return str(caught.value)
+
+
+def test_a_search_source_gets_its_providers_result_address(tmp_path):
+    path = write(
+        tmp_path,
+        """
+[[sources]]
+name = "mocro-gdelt"
+kind = "search"
+provider = "gdelt"
+query = '"Mocro Maffia" OR mocromaffia'
+language = "nl"
+region = "BE"
+tags = ["be"]
+
+[[sources]]
+name = "maroc-google"
+kind = "search"
+provider = "google_news"
+query = "Maroc Belgique"
+language = "fr"
+endpoint = "http://127.0.0.1:8123/rss/search"
+allow_private_links = true
+""",
+    )
+    gdelt, google = load_settings(path, env={}).sources
+    assert (gdelt.kind, gdelt.provider, gdelt.language, gdelt.region) == (
+        "search",
+        "gdelt",
+        "nl",
+        "BE",
+    )
+    assert gdelt.query == '"Mocro Maffia" OR mocromaffia'
+    (url,) = gdelt.urls
+    assert url.startswith("https://api.gdeltproject.org/api/v2/doc/doc?query=")
+    assert "sourcelang%3Adutch+sourcecountry%3Abelgium" in url
+    assert google.urls == (
+        "http://127.0.0.1:8123/rss/search?q=Maroc+Belgique&hl=fr&gl=FR&ceid=FR:fr",
+    )
+    assert google.own_hosts == {"127.0.0.1"}
+
+
+def test_a_topic_expands_into_one_search_source_per_provider_and_language(tmp_path):
+    path = write(
+        tmp_path,
+        """
+[[topics]]
+name = "be-ma-security"
+providers = ["google_news", "gdelt"]
+region = "BE"
+endpoints = { google_news = "http://127.0.0.1:8123/rss/search" }
+
+[topics.queries]
+fr = '"Maroc" AND "Belgique" AND (police OR terrorisme)'
+nl = 'Marokko AND België AND politie'
+""",
+    )
+    settings = load_settings(path, env={})
+    names = [source.name for source in settings.sources]
+    assert names == [
+        "be-ma-security-google-news-fr", "be-ma-security-gdelt-fr",
+        "be-ma-security-google-news-nl", "be-ma-security-gdelt-nl",
+    ]  # fmt: skip
+    google_fr, gdelt_fr, _, gdelt_nl = settings.sources
+    assert all(source.kind == "search" for source in settings.sources)
+    assert all(source.tags == ("be-ma-security",) for source in settings.sources)
+    assert (google_fr.provider, google_fr.language, google_fr.region) == ("google_news", "fr", "BE")
+    assert google_fr.urls[0].startswith("http://127.0.0.1:8123/rss/search?q=")
+    assert google_fr.urls[0].endswith("&hl=fr&gl=BE&ceid=BE:fr")
+    assert gdelt_fr.urls[0].startswith("https://api.gdeltproject.org/")
+    assert "sourcelang%3Adutch" in gdelt_nl.urls[0]
+    assert gdelt_nl.query == "Marokko AND België AND politie"
+    topic = settings.topics[0]
+    assert topic.providers == ("google_news", "gdelt")
+    assert dict(topic.queries)["nl"] == "Marokko AND België AND politie"
+
+
+def test_a_topic_without_queries_has_no_search_sources(tmp_path):
+    settings = load_settings(write(tmp_path, '[[topics]]\nname = "t"\n'), env={})
+    assert settings.sources == ()
+    assert settings.topics[0].queries == ()
+
+
+def test_search_source_problems_name_file_and_key(tmp_path):
+    text = config_problems(
+        tmp_path,
+        """
+[[sources]]
+name = "no-provider"
+kind = "search"
+query = "Maroc"
+
+[[sources]]
+name = "unknown-provider"
+kind = "search"
+provider = "yahoo_news"
+query = "Maroc"
+
+[[sources]]
+name = "empty-query"
+kind = "search"
+provider = "bing_news"
+query = "  "
+
+[[sources]]
+name = "no-query"
+kind = "search"
+provider = "gdelt"
+
+[[sources]]
+name = "with-url"
+kind = "search"
+provider = "gdelt"
+query = "Maroc"
+url = "https://api.gdeltproject.org/api/v2/doc/doc?query=Maroc"
+endpoint = "ftp://mirror.example/doc"
+
+[[sources]]
+name = "bad-query"
+kind = "search"
+provider = "gdelt"
+query = "(Maroc OR Belgique"
+
+[[sources]]
+name = "feed-with-query"
+kind = "feed"
+url = "https://example.org/feed"
+query = "Maroc"
+""",
+    )
+    assert "sources[0].provider: a search source needs one of google_news, bing_news" in text
+    assert ("sources[1].provider: must be one of google_news, bing_news, gdelt "
+            "(got 'yahoo_news')") in text  # fmt: skip
+    assert "sources[2].query: must be a non-empty query" in text
+    assert "sources[3].query: a search source needs a query" in text
+    assert "sources[4].url: a search source has no address of its own" in text
+    assert "sources[4].endpoint: must be an http(s) base URL" in text
+    assert "sources[5].query: gdelt: has a '(' without its ')'" in text
+    assert 'sources[6].query: only for kind = "search"' in text
+    assert "Traceback" not in text
+
+
+def test_search_locale_problems_name_their_key(tmp_path):
+    text = config_problems(
+        tmp_path,
+        """
+[[sources]]
+name = "a"
+kind = "search"
+provider = "gdelt"
+query = "Maroc"
+language = "xx"
+
+[[sources]]
+name = "b"
+kind = "search"
+provider = "bing_news"
+query = "Maroc"
+region = "Belgium"
+""",
+    )
+    assert "sources[0].language: gdelt: GDELT does not know the language 'xx'" in text
+    assert "sources[1].region: bing_news: must be a two-letter country code" in text
+
+
+def test_topic_search_problems_name_file_and_key(tmp_path):
+    text = config_problems(
+        tmp_path,
+        """
+[[topics]]
+name = "t"
+providers = ["google_news", "altavista"]
+region = "ZZ"
+endpoints = { gdelt = "not a url", bing = "http://127.0.0.1:1/" }
+
+[topics.queries]
+fr = ""
+French = "Maroc"
+nl = '"Marokko'
+
+[[topics]]
+name = "u"
+providers = ["gdelt"]
+
+[[topics]]
+name = "v"
+queries = {}
+""",
+    )
+    assert (
+        "topics[0].providers[1]: must be one of google_news, bing_news, gdelt (got 'altavista')"
+        in text
+    )
+    assert "topics[0].endpoints.gdelt: must be an http(s) base URL" in text
+    assert "topics[0].endpoints.bing: unknown key (did you mean 'bing_news'?)" in text
+    assert "topics[0].queries.fr: must be a non-empty query" in text
+    assert 'topics[0].queries.French: must be named by a language code such as "fr"' in text
+    assert "topics[0].queries.nl: google_news: has an unclosed quote" in text
+    assert text.count("topics[0].queries.nl:") == 1, "one problem per key, not per provider"
+    assert "topics[1].providers: only with queries" in text
+    assert "topics[2].queries: name each query by its language" in text
+
+
+def test_topic_search_names_must_not_clash_with_sources(tmp_path):
+    text = config_problems(
+        tmp_path,
+        """
+[[topics]]
+name = "t"
+providers = ["gdelt"]
+queries = { fr = "Maroc" }
+
+[[sources]]
+name = "t-gdelt-fr"
+kind = "feed"
+url = "https://example.org/feed"
+""",
+    )
+    assert "sources: the name 't-gdelt-fr' is used twice" in text
+
+
+def test_a_site_source_takes_a_homepage(tmp_path):
+    path = write(
+        tmp_path,
+        '[[sources]]\nname = "bruzz"\nkind = "site"\nurl = "https://www.bruzz.be/"\n',
+    )
+    (source,) = load_settings(path, env={}).sources
+    assert (source.kind, source.urls) == ("site", ("https://www.bruzz.be/",))
+
+
+def test_example_search_config_is_valid():
+    settings = load_settings(ROOT / "config" / "examples" / "search.toml", env={})
+    kinds = {(source.provider, source.language) for source in settings.sources}
+    assert ("gdelt", "nl") in kinds
+    assert {"google_news", "bing_news", "gdelt"} <= {provider for provider, _ in kinds}
+    assert all(source.urls for source in settings.sources)
+
+
+def test_command_line_prints_search_config_errors_without_a_traceback(tmp_path):
+    path = write(tmp_path, '[[sources]]\nname = "x"\nkind = "search"\nquery = "Maroc"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "newswatch", "--config", str(path), "crawl"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert f"config error: {path}: sources[0].provider: a search source needs one of" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
