@@ -12,12 +12,13 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The health table is what one wants after failures too: shown whatever the crawl's exit
+# status (see `newswatch crawl --help`), which `make run` then returns.
 run: $(BIN)/.installed
-	$(BIN)/newswatch crawl
-	$(BIN)/newswatch sources
+	$(BIN)/newswatch crawl; status=$$?; $(BIN)/newswatch sources; exit $$status
 
 demo: $(BIN)/.installed
-	$(BIN)/newswatch demo
+	$(BIN)/newswatch demo --keep demo
 
 test: $(BIN)/.installed services
 	$(BIN)/ruff check .

@@ -63,6 +63,7 @@ class AlertMessage:
     mode: str  # instant | hourly | daily
     items: tuple[AlertItem, ...]
     period: tuple[datetime, datetime] | None = None  # digests: [start, end)
+    # [alerts] timezone: the period is cut there, so its times are shown there (labelled)
     timezone: str = "UTC"
 
 
@@ -86,8 +87,16 @@ def one_line(value: str | None, limit: int = SUBJECT_LENGTH) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def _local(moment: datetime | None, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M") if moment else "—"
+def local_time(moment: datetime | None, zone: ZoneInfo | str, *, seconds: bool = False) -> str:
+    """`moment` in `zone`, labelled with the zone's abbreviation: "2026-12-05 16:20 CET".
+
+    The one format for every time shown: alert messages, the command line and the web.
+    The label is per value, so a summer time stays "CEST" in a winter listing.
+    """
+    if moment is None:
+        return "—"
+    local = moment.astimezone(zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone))
+    return local.strftime("%Y-%m-%d %H:%M" + (":%S" if seconds else "")) + f" {local.tzname()}"
 
 
 def _marked(text: str, spans, before: str, after: str, escape_text) -> str:
@@ -126,7 +135,7 @@ def subject(message: AlertMessage) -> str:
         return one_line(f"[newswatch] {message.rule}: {one_line(title)}")
     count = len(message.items)
     noun = "article" if count == 1 else "articles"
-    when = f" until {_local(message.period[1], message.timezone)}" if message.period else ""
+    when = f" until {local_time(message.period[1], message.timezone)}" if message.period else ""
     return one_line(f"[newswatch] {message.rule}: {count} new {noun}{when}")
 
 
@@ -136,7 +145,7 @@ def render_text(message: AlertMessage) -> str:
         title = _marked(item.title or item.url, item.title_highlights, "*", "*", _plain)
         lines.append(one_line(title, 500))
         source = item.site_name or item.source
-        when = _local(item.published_at or item.matched_at, message.timezone)
+        when = local_time(item.published_at or item.matched_at, message.timezone)
         lines.append(
             f"{one_line(source)} · {when} · matched {', '.join(item.terms)}{story_note(item)}"
         )
@@ -158,7 +167,7 @@ def render_html(message: AlertMessage) -> str:
         url = _safe_url(item.url)
         heading = f'<a href="{escape(url, quote=True)}">{title}</a>' if url else title
         source = escape(item.site_name or item.source)
-        when = escape(_local(item.published_at or item.matched_at, message.timezone))
+        when = escape(local_time(item.published_at or item.matched_at, message.timezone))
         terms = escape(", ".join(item.terms)) + escape(story_note(item))
         parts.append(f"<h3>{heading}</h3><p><small>{source} · {when} · matched {terms}</small></p>")
         for snippet in item.snippets:

@@ -17,6 +17,7 @@ from trafilatura import bare_extraction
 from trafilatura.settings import Extractor, set_date_params
 from trafilatura.utils import load_html
 
+from crawler.bylines import page_authors
 from crawler.items import ArticlePage, Extracted, FeedHints
 from crawler.urls import absolute_url
 
@@ -276,10 +277,13 @@ def extract_article(
         raise ExtractionError(
             f"article text too short ({len(text)} characters, minimum {options.min_text_chars})"
         )
-    authors = [part.strip() for part in (document.author or "").split(";") if part.strip()]
+    authors = page_authors(
+        tree, url, guess=document.author, feed_author=hints.author,
+        site_names=(hints.site_name, document.sitename),
+    )  # fmt: skip
     return Extracted(
         title=document.title or hints.title,
-        author=", ".join(authors) or hints.author,
+        author=", ".join(authors) or None,
         published_at=_published_at(tree, document.date, hints),
         language=_language(
             text, [_declared_language(tree), _iso639_1(hints.language), _iso639_1(language_hint)]

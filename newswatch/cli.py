@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.storage.engine import MissingDatabase, UnusableDatabase
 from crawler.urls import without_password
 from newswatch.app import App
 from newswatch.commands.alerts import alerts
@@ -25,14 +28,22 @@ from newswatch.commands.sources import sources
 from newswatch.commands.stories import stories, story
 from newswatch.commands.worker import worker
 from newswatch.logs import setup_logging
-from newswatch.settings import ConfigError
+from newswatch.settings import CONFIG_ENV, ConfigError, config_candidates, locate_config
 
 EPILOG = """\b
 Start with:
   newswatch demo                  crawl the bundled sample site, no internet needed
-  newswatch crawl                 crawl every source of config/newswatch.toml once
+  newswatch crawl                 crawl every source of the configuration once
   newswatch articles --lang de    what was stored, newest first
 """
+
+# Commands that only read the archive: a missing SQLite file is an error naming it, never
+# a new, empty database (nor its folders). By path below `newswatch`.
+READ_ONLY = frozenset({
+    "articles", "show", "failures", "export", "coverage", "stories", "story", "status",
+    "serve", "sources", "sources export", "alerts log", "alerts test", "copy-db",
+})  # fmt: skip
+SHARED = ("config", "database", "verbose", "quiet", "log_json")
 
 
 class Newswatch(click.Group):
@@ -45,6 +56,15 @@ class Newswatch(click.Group):
             for line in error.lines():
                 click.echo(f"config error: {line}", err=True)
             ctx.exit(2)
+        except MissingDatabase as error:
+            app = ctx.find_object(App)
+            origin = f" ({app.database_origin()})" if app else ""
+            click.echo(f"database error: no database at {error.path}{origin}: nothing has been "
+                       "stored there yet; `newswatch crawl` creates it", err=True)  # fmt: skip
+            ctx.exit(1)
+        except UnusableDatabase as error:
+            click.echo(f"database error ({without_password(error.url)}): {error}", err=True)
+            ctx.exit(1)
         except RedisError as error:
             # The cluster's queue is unreachable or refused us: one line, not a traceback.
             app = ctx.find_object(App)
@@ -64,33 +84,105 @@ class Newswatch(click.Group):
                 app.close()
 
 
-@click.group(cls=Newswatch, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "-c",
-    "--config",
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar="NEWSWATCH_CONFIG",
-    help="Configuration file. [default: config/newswatch.toml, or $NEWSWATCH_CONFIG]",
-)
-@click.option(
-    "--database",
-    metavar="URL",
-    help="Database URL, overriding the config and $NEWSWATCH_DATABASE_URL "
-    "(e.g. sqlite:///news.db, postgresql://user@host/newswatch).",
-)
-@click.option("-v", "--verbose", count=True, help="More detail; -vv shows Scrapy's own log.")
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
-@click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
+class ConfigOption(click.Option):
+    """`--config`, whose help says where a configuration is looked for, and which one it is."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        looked = ", ".join(f"./{c}" if not c.is_absolute() else str(c)
+                           for c in config_candidates(os.environ))  # fmt: skip
+        try:
+            location = locate_config()
+            now = f"{location.path.absolute()}, {location.origin}"
+        except ConfigError:
+            now = "none found"
+        return record[0], (
+            f"Configuration file. [default: ${CONFIG_ENV}, else the first of {looked}; now: {now}]"
+        )
+
+
+# The options every command takes, before or after its name; `cli` reads them first.
+SHARED_OPTIONS = (
+    (("-c", "--config"), {
+        "cls": ConfigOption, "metavar": "FILE", "help": "Configuration file.",
+        "type": click.Path(path_type=Path, dir_okay=False),
+    }),
+    (("--database",), {
+        "metavar": "URL",
+        "help": "Database URL, overriding the config and $NEWSWATCH_DATABASE_URL "
+        "(e.g. sqlite:///news.db, postgresql://user@host/newswatch).",
+    }),
+    (("-v", "--verbose"), {"count": True, "help": "More detail; -vv shows Scrapy's own log."}),
+    (("-q", "--quiet"), {"is_flag": True, "help": "Only warnings and errors."}),
+    (("--log-json",), {"is_flag": True, "help": "Log one JSON object per line."}),
+)  # fmt: skip
+
+
+def shared_params(**changes) -> list[click.Option]:
+    """New Option objects for the shared options (a parameter belongs to one command)."""
+    params = []
+    for decls, attrs in SHARED_OPTIONS:
+        attrs = {**attrs, **changes}
+        cls = attrs.pop("cls", click.Option)
+        params.append(cls(list(decls), **attrs))
+    return params
+
+
+@click.group(
+    cls=Newswatch, epilog=EPILOG, params=shared_params(),
+    context_settings={"help_option_names": ["-h", "--help"]},
+)  # fmt: skip
 @click.version_option(package_name="newswatch")
 @click.pass_context
 def cli(ctx: click.Context, config, database, verbose, quiet, log_json) -> None:
     """Follow news sources on a topic, store every article once, alert on keywords.
 
-    Sources, topics, alert rules and channels live in a TOML file (see
-    config/newswatch.toml). Articles go to SQLite by default, or PostgreSQL.
+    Sources, topics, alert rules and channels live in a TOML file (--config
+    below says where it is looked for). Articles go to SQLite by default, or
+    PostgreSQL. The options below work after a command's name too.
     """
     setup_logging(-1 if quiet else verbose, json_format=log_json)
     ctx.obj = App(config, database)
+
+
+def _shared_option_given(read_only: bool):
+    """The callback of a shared option after a command's name.
+
+    A value given there goes where `cli` put the same option's: the App, and the root
+    context's parameters (which `run` hands to its crawl processes) with the logging
+    set up again. `read_only` tells the App what the command does; the innermost
+    command parsed (`sources import`, not `sources`) decides.
+    """
+
+    def given(ctx: click.Context, param: click.Parameter, value) -> None:
+        app = ctx.find_object(App)
+        if app is None:  # the command is invoked on its own, as some tests do
+            return
+        app.read_only = read_only
+        if ctx.get_parameter_source(param.name) is not ParameterSource.COMMANDLINE:
+            return
+        if param.name == "config":
+            app.config_path = value
+        elif param.name == "database":
+            app.database_url = value
+        else:
+            root = ctx.find_root().params
+            root[param.name] = root.get("verbose", 0) + value if param.name == "verbose" else value
+            verbosity = -1 if root.get("quiet") else root.get("verbose", 0)
+            setup_logging(verbosity, json_format=bool(root.get("log_json")))
+
+    return given
+
+
+def _adopt(command: click.Command, path: str) -> None:
+    """Give `command` and its subcommands the shared options, in place of their own."""
+    own = [param for param in command.params if param.name not in SHARED]
+    callback = _shared_option_given(path in READ_ONLY)
+    command.params = own + shared_params(expose_value=False, callback=callback)
+    for name, subcommand in getattr(command, "commands", {}).items():
+        _adopt(subcommand, f"{path} {name}")
 
 
 COMMANDS = (
@@ -99,6 +191,7 @@ COMMANDS = (
     worker, dispatcher, alerts, copy_db,  # operate
 )  # fmt: skip
 for command in COMMANDS:
+    _adopt(command, command.name)
     cli.add_command(command)
 
 

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.I)
+# A number with an optional sign (so "-5m" is told "must be positive", not "not a duration")
+# and any unit word (so "1TB" is told which units there are).
+_AMOUNT = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.I)
 _SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)
-_BYTES = {"b": 1, "kb": 1000, "kib": 1024, "mb": 10**6, "mib": 2**20, "gb": 10**9, "gib": 2**30}
+_BYTES = {"b": 1, "kb": 1000, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+DURATION_HINT = 'a duration like "90s", "15m" or "2h" (units: s, m, h, d)'
+SIZE_HINT = 'a size like "5MB" or "512KiB" (units: B, KB, MB, GB, KiB, MiB, GiB)'
+# Beyond a year a poll or timeout is a typo, and Python's timedelta overflows near 2.7 million
+# years; beyond 1 GiB a page limit no longer limits anything a crawler should hold in memory.
+MAX_SECONDS = 366 * 86400
+MAX_BYTES = 2**30
 _MISSING = object()
 
 
@@ -101,35 +109,38 @@ class TableReader:
         value = self._get(name, False)
         if value is _MISSING:
             return default
-        seconds = _seconds(value)
-        if seconds is None:
-            self.problem(name, f'must be a duration like "90s", "15m" or "2h" (got {value!r})')
+        try:
+            return _seconds(value)
+        except ValueError as error:
+            self.problem(name, str(error))
             return default
-        return seconds
 
     def durations(self, name: str, default: tuple[float, ...]) -> tuple[float, ...]:
         """A list of durations, e.g. ["10m", "1h", "6h"], as seconds."""
         value = self._get(name, False)
         if value is _MISSING:
             return default
-        seconds = [_seconds(item) for item in value] if isinstance(value, list) else [None]
-        if not seconds or None in seconds:
+        if not isinstance(value, list) or not value:
             self.problem(name, f'must be a list of durations like ["10m", "1h"] (got {value!r})')
             return default
-        return tuple(s for s in seconds if s is not None)
+        seconds = []
+        for index, item in enumerate(value):
+            try:
+                seconds.append(_seconds(item))
+            except ValueError as error:
+                self.problem(f"{name}[{index}]", str(error))
+        return tuple(seconds) if len(seconds) == len(value) else default
 
-    def size(self, name: str, default: int) -> int:
-        """Bytes, from a number or a string like "5MB", "512KiB"."""
+    def size(self, name: str, default: int, *, maximum: int = MAX_BYTES) -> int:
+        """Bytes, from a number or a string like "5MB", "512KiB"; at most `maximum`."""
         value = self._get(name, False)
         if value is _MISSING:
             return default
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-        match = _SIZE.match(value) if isinstance(value, str) else None
-        if not match or float(match[1]) <= 0:
-            self.problem(name, f'must be a size like "5MB" or "512KiB" (got {value!r})')
+        try:
+            return _bytes(value, maximum)
+        except ValueError as error:
+            self.problem(name, str(error))
             return default
-        return int(float(match[1]) * _BYTES[(match[2] or "b").lower()])
 
     def strings(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         """A list of strings; a single string is accepted as a list of one."""
@@ -161,14 +172,55 @@ class TableReader:
         return TableReader(value, self.key(name), self.problems)
 
 
-def _seconds(value: Any) -> float | None:
-    """Seconds from a positive number or a string like "90s", "15m", "2h"; None if neither."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    if not match or float(match[1]) <= 0:
-        return None
-    return float(match[1]) * _SECONDS[(match[2] or "s").lower()]
+def _seconds(value: Any) -> float:
+    """Seconds from a number or a string like "90s", "15m", "2h"; ValueError says why not."""
+    amount, unit = _amount(value, DURATION_HINT)
+    if unit and unit.lower() not in _SECONDS:
+        raise ValueError(f"must be {DURATION_HINT}; {unit!r} is not a unit (got {value!r})")
+    seconds = amount * _SECONDS.get(unit.lower(), 1)
+    if seconds <= 0:
+        raise ValueError(f"must be positive, {DURATION_HINT} (got {value!r})")
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"must be at most {MAX_SECONDS // 86400}d (got {value!r})")
+    return seconds
+
+
+def _bytes(value: Any, maximum: int) -> int:
+    """Bytes from a whole number or a string like "5MB", "512KiB"; ValueError says why not."""
+    if isinstance(value, float):  # 5.5 bytes means nothing; "5.5MB" does
+        raise ValueError(f"must be {SIZE_HINT} (got {value!r})")
+    amount, unit = _amount(value, SIZE_HINT)
+    if unit and unit.lower() not in _BYTES:
+        raise ValueError(f"must be {SIZE_HINT}; {unit!r} is not a unit (got {value!r})")
+    size = amount * _BYTES.get(unit.lower(), 1)
+    if size < 1:
+        raise ValueError(f"must be positive, {SIZE_HINT} (got {value!r})")
+    if size > maximum:
+        raise ValueError(f"must be at most {_shown_bytes(maximum)} (got {value!r})")
+    return int(size)
+
+
+def _amount(value: Any, hint: str) -> tuple[float, str]:
+    """The number and the unit ("" for none) of a number or a string like "15m"."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"must be {hint}, not {_kind(value)}")
+    if isinstance(value, str):
+        match = _AMOUNT.match(value)
+        if not match:
+            raise ValueError(f"must be {hint} (got {value!r})")
+        amount, unit = float(match[1]), match[2]
+    else:
+        amount, unit = float(value), ""
+    if not math.isfinite(amount):  # TOML has inf and nan
+        raise ValueError(f"must be {hint} (got {value!r})")
+    return amount, unit
+
+
+def _shown_bytes(size: int) -> str:
+    for unit in ("GiB", "MiB", "KiB"):
+        if size % _BYTES[unit.lower()] == 0:
+            return f"{size // _BYTES[unit.lower()]}{unit}"
+    return f"{size}B"
 
 
 def _kind(value: Any) -> str:

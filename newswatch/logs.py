@@ -26,7 +26,56 @@ QUIET = {
 }
 
 
+TRACEBACK = "Traceback (most recent call last)"
+CAUSE_CHARS = 300  # an exception's message can be a whole page; its start says enough
+
+
+def without_traceback(record: logging.LogRecord) -> tuple[str, str | None]:
+    """(message, cause): the record's message without a traceback, and the exception's
+    one-line "Type: message", from `exc_info` or from a traceback written into the text
+    (Twisted's log observer does that); cause None when the record carries neither."""
+    message = record.getMessage()
+    if record.exc_info and record.exc_info[1] is not None:
+        error = record.exc_info[1]
+        lines = str(error).strip().splitlines()
+        cause = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+        return _first_line(message), cause[:CAUSE_CHARS]
+    head, found, tail = message.partition(TRACEBACK)
+    if not found:
+        return message, None
+    last = [line.strip() for line in tail.splitlines() if line.strip()]
+    return _first_line(head), (last[-1][:CAUSE_CHARS] if last else None)
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0].rstrip(" :") if lines else ""
+
+
+class TextFormatter(logging.Formatter):
+    """One line per record; a traceback only when asked for (-v), else its last line."""
+
+    def __init__(self, *, tracebacks: bool):
+        super().__init__("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S")
+        self.tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.tracebacks:
+            return super().format(record)
+        message, cause = without_traceback(record)
+        record.message = f"{message}: {cause} (-v shows the traceback)" if cause else message
+        record.asctime = self.formatTime(record, self.datefmt)
+        return self.formatMessage(record)
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object per record; "exception" holds the traceback, or with
+    tracebacks=False only its last line."""
+
+    def __init__(self, *, tracebacks: bool = True):
+        super().__init__()
+        self.tracebacks = tracebacks
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
@@ -34,7 +83,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
+        if not self.tracebacks:
+            entry["message"], cause = without_traceback(record)
+            if cause:
+                entry["exception"] = cause
+        elif record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
@@ -71,14 +124,17 @@ class QuietFilter(logging.Filter):
 
 
 def setup_logging(verbosity: int = 0, *, json_format: bool = False) -> None:
-    """verbosity: -1 quiet (warnings), 0 normal, 1 debug for newswatch, 2 everything."""
+    """verbosity: -1 quiet (warnings), 0 normal, 1 debug for newswatch, 2 everything.
+
+    Below 1 every record is one line: a failure says its cause, not its traceback (a crawl
+    of unreachable sites would otherwise bury the per-source lines in Scrapy's).
+    """
     handler = StderrHandler()
+    tracebacks = verbosity >= 1
     if json_format:
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter(tracebacks=tracebacks))
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S")
-        )
+        handler.setFormatter(TextFormatter(tracebacks=tracebacks))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbosity >= 2 else logging.INFO)

@@ -24,23 +24,30 @@ from alerts.config import AlertSettings, parse_alert_settings
 from crawler.cluster.options import DEFAULT_REDIS_URL, ClusterOptions
 from crawler.search import PROVIDERS, LocaleError, result_urls
 from crawler.sources import SOURCE_KINDS, CrawlOptions, Source
-from crawler.storage.engine import BACKENDS
+from crawler.storage.engine import url_problem
 from newswatch.config_reader import Problem, TableReader
 from newswatch.scheduling.health import HealthRules
 from newswatch.scheduling.polling import PollingPolicy
 
-DEFAULT_CONFIG = Path("config/newswatch.toml")
+CONFIG_ENV = "NEWSWATCH_CONFIG"
+# Looked for in this order when neither --config nor $NEWSWATCH_CONFIG names a file (the
+# user config directory comes last, see config_candidates); the first is also where
+# `sources import` starts a configuration when there is none.
+DEFAULT_CONFIG = Path("newswatch.toml")
+CHECKOUT_CONFIG = Path("config/newswatch.toml")  # a source checkout's, for `make run`
 DEFAULT_DATABASE_URL = "sqlite:///newswatch.db"
 DEFAULT_INTERVAL = 30 * 60.0
 TOP_LEVEL = (
-    "storage", "crawl", "service", "cluster", "web", "topics", "sources", "alerts", "channels",
-    "rules",
+    "storage", "crawl", "service", "cluster", "web", "display", "topics", "sources", "alerts",
+    "channels", "rules",
 )  # fmt: skip
 CLUSTER_KEYS = (
     "redis_url", "prefix", "heartbeat", "worker_timeout", "dedupe_window", "run_timeout",
 )  # fmt: skip
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 WEB_KEYS = ("allowed_hosts", "base_url")
+DISPLAY_KEYS = ("timezone",)
+LOCALTIME = Path("/etc/localtime")  # the machine's zone when $TZ names none
 # A Host name as TrustedHostMiddleware compares it: a DNS name (optionally "*." for its
 # subdomains), an IPv4 address, or an IPv6 address in brackets; never a scheme or a port.
 _LABEL = r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
@@ -117,6 +124,22 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class DisplaySettings:
+    """`[display]`: the one time zone every time is shown in — command line, web, exports.
+
+    By default the machine's ($TZ, else /etc/localtime, else UTC). `[alerts] timezone` is
+    another thing: the zone digests are cut in (and cron runs in); an alert message states
+    its times there, labelled, as its digest period ("until 08:00 CET") is set there.
+    """
+
+    timezone: str = "UTC"  # an IANA name, e.g. "Europe/Brussels"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path
     database_url: str
@@ -128,19 +151,74 @@ class Settings:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     cluster: ClusterOptions | None = None  # [cluster]: crawl with workers sharing a Redis queue
     web: WebSettings = field(default_factory=WebSettings)
+    display: DisplaySettings = field(default_factory=DisplaySettings)
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
 
 
-def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read, validate and freeze the configuration; raises ConfigError."""
+@dataclass(frozen=True)
+class ConfigLocation:
+    """The configuration file to read, and how it was chosen (for logs and --help)."""
+
+    path: Path
+    origin: str  # "from --config", "from $NEWSWATCH_CONFIG", "found as ./newswatch.toml"...
+
+
+def user_config_dir(env: Mapping[str, str]) -> Path:
+    """$XDG_CONFIG_HOME/newswatch, else ~/.config/newswatch (%APPDATA%\\newswatch on Windows)."""
+    base = env.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(base):  # the XDG spec says to ignore a relative one
+        base = env.get("APPDATA", "") if os.name == "nt" else ""
+        base = base or str(Path.home() / ".config")
+    return Path(base) / "newswatch"
+
+
+def config_candidates(env: Mapping[str, str]) -> tuple[Path, ...]:
+    """The files looked for, in order, when no file is named."""
+    return (DEFAULT_CONFIG, CHECKOUT_CONFIG, user_config_dir(env) / "newswatch.toml")
+
+
+def locate_config(
+    path: Path | str | None = None, env: Mapping[str, str] | None = None
+) -> ConfigLocation:
+    """The file given, else the one $NEWSWATCH_CONFIG names, else the first that exists of
+    ./newswatch.toml, ./config/newswatch.toml and the user config directory's newswatch.toml.
+
+    Raises ConfigError when none does, naming every place looked in.
+    """
     env = os.environ if env is None else env
-    path = Path(path or env.get("NEWSWATCH_CONFIG") or DEFAULT_CONFIG)
+    if path:
+        return ConfigLocation(Path(path), "from --config")
+    if env.get(CONFIG_ENV):
+        return ConfigLocation(Path(env[CONFIG_ENV]), f"from ${CONFIG_ENV}")
+    candidates = config_candidates(env)
+    for candidate in candidates:
+        if candidate.is_file():
+            where = f"./{candidate}" if not candidate.is_absolute() else None
+            origin = f"found as {where}" if where else "found in the user config directory"
+            return ConfigLocation(candidate, origin)
+    looked = ", ".join(f"./{c}" if not c.is_absolute() else str(c) for c in candidates)
+    message = (
+        f"no configuration found: looked for {looked} (working directory {os.getcwd()}); "
+        f"name one with --config FILE or ${CONFIG_ENV} (`newswatch demo` needs none)"
+    )
+    raise ConfigError(DEFAULT_CONFIG, [Problem("(file)", message)])
+
+
+def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read, validate and freeze the configuration; raises ConfigError.
+
+    `path` None: the file locate_config finds.
+    """
+    env = os.environ if env is None else env
+    location = locate_config(path, env)
+    path = location.path
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(path, [Problem("(file)", "no such file")]) from None
+        named = f" (named by ${CONFIG_ENV})" if location.origin == f"from ${CONFIG_ENV}" else ""
+        raise ConfigError(path, [Problem("(file)", f"no such file{named}")]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(path, [Problem("(file)", f"cannot be read: {error}")]) from None
     except tomllib.TOMLDecodeError as error:
@@ -173,12 +251,14 @@ def parse_settings(document: dict, path: Path, env: Mapping[str, str]) -> Settin
     service = _service(top.subtable("service"), default_interval, alerts)
     cluster = _cluster(top.subtable("cluster"), env) if "cluster" in document else None
     web = _web(top.subtable("web"))
+    display = _display(top.subtable("display"), env)
 
     if problems:
         raise ConfigError(path, problems)
     return Settings(
-        path, database_url, crawl, default_interval, topics, sources, alerts, service, cluster, web
-    )
+        path, database_url, crawl, default_interval, topics, sources, alerts, service, cluster, web,
+        display,
+    )  # fmt: skip
 
 
 def with_cluster(
@@ -256,6 +336,51 @@ def _web(reader: TableReader) -> WebSettings:
                        f"(got {base_url!r})")  # fmt: skip
         base_url = None
     return WebSettings(hosts, base_url.rstrip("/") if base_url else None)
+
+
+def _display(reader: TableReader, env: Mapping[str, str]) -> DisplaySettings:
+    reader.only(DISPLAY_KEYS)
+    name = reader.text("timezone")
+    where = "timezone"
+    if name is None:
+        # the machine's zone; a name it cannot resolve says where it came from
+        name = machine_timezone(env)
+        where = f"timezone ({'$TZ' if env.get('TZ') else LOCALTIME})"
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        reader.problem(where, f"unknown time zone {name!r}: name one such as Europe/Brussels")
+        name = "UTC"
+    return DisplaySettings(name)
+
+
+def machine_timezone(env: Mapping[str, str] | None = None, localtime: Path = LOCALTIME) -> str:
+    """The machine's zone name, the default of [display] timezone.
+
+    $TZ ("Asia/Tokyo", ":Asia/Tokyo", or a zone file's path), else the zone file that
+    /etc/localtime links to, else /etc/timezone; UTC when none names a zone.
+    """
+    env = os.environ if env is None else env
+    name = env.get("TZ", "").strip().removeprefix(":")
+    if name and not name.startswith("/"):
+        return name
+    target = os.path.realpath(name or localtime)
+    if "/zoneinfo/" in target:
+        return target.split("/zoneinfo/", 1)[1]
+    if not name:
+        try:
+            return (localtime.parent / "timezone").read_text(encoding="utf-8").strip() or "UTC"
+        except (OSError, UnicodeDecodeError):
+            pass
+    return "UTC"
+
+
+def local_zone() -> zoneinfo.ZoneInfo:
+    """The machine's zone, for output made without settings (it is their default)."""
+    try:
+        return zoneinfo.ZoneInfo(machine_timezone())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
 
 
 def _is_origin(url: str) -> bool:
@@ -545,13 +670,9 @@ def _source(reader: TableReader) -> Source | None:
 
 def _check_database_url(reader: TableReader, url: str, *, from_env: bool) -> None:
     where = "database_url" if not from_env else "database_url ($NEWSWATCH_DATABASE_URL)"
-    try:
-        backend = make_url(url).get_backend_name()
-    except ArgumentError:
-        reader.problem(where, f"not a database URL: {url!r}")
-        return
-    if backend not in BACKENDS:
-        reader.problem(where, f"unsupported database {backend!r}: use sqlite:/// or postgresql://")
+    problem = url_problem(url)  # not a URL, another database, or its driver not installed
+    if problem:
+        reader.problem(where, problem)
 
 
 def _check_unique(reader: TableReader, key: str, names: list[str]) -> None:

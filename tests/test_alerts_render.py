@@ -35,7 +35,7 @@ def test_instant_alert_subject_text_and_highlights():
     assert rendered.subject == "[newswatch] mocro-maffia: De Mocro Maffia slaat toe"
     assert "De *Mocro Maffia* slaat toe" in rendered.text
     assert "… Over de *Mocro-Maffia* in Antwerpen." in rendered.text
-    assert "HLN · 2026-11-29 10:30" in rendered.text  # local time, Europe/Brussels
+    assert "HLN · 2026-11-29 10:30 CET" in rendered.text  # [alerts] timezone, labelled
     assert "<mark>Mocro-Maffia</mark>" in rendered.html
     assert '<a href="https://hln.example/a">' in rendered.html
 
@@ -73,7 +73,9 @@ def test_digest_groups_matches_per_rule():
     end = datetime(2026, 11, 30, 7, tzinfo=UTC)
     period = (period_start(end, "daily", "Europe/Brussels"), end)
     rendered = render(message(item("Een", match_id=1), item("Twee", match_id=2), period=period))
-    assert rendered.subject == "[newswatch] mocro-maffia: 2 new articles until 2026-11-30 08:00"
+    assert rendered.subject == (
+        "[newswatch] mocro-maffia: 2 new articles until 2026-11-30 08:00 CET"
+    )
     assert rendered.text.index("Een") < rendered.text.index("Twee")
     body = json.loads(rendered.body)
     assert body["type"] == "digest" and len(body["matches"]) == 2

@@ -10,6 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from crawler.storage.engine import open_engine
 from newswatch.app import App
 from newswatch.cli import cli
 from newswatch.commands.serve import serve, web_options
@@ -83,6 +84,7 @@ def test_a_port_already_taken_is_a_message_not_a_traceback(tmp_path):
 
     config = tmp_path / "newswatch.toml"
     config.write_text("", encoding="utf-8")
+    open_engine(f"sqlite:///{tmp_path / 'n.db'}").dispose()  # serve reads: it creates none
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         result = CliRunner().invoke(

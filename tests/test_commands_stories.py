@@ -55,6 +55,14 @@ def test_stories_lists_size_languages_and_outlets(app):
     assert "No stored stories match." in run(app, stories, "--since", "2026-11-11")
 
 
+def test_stories_put_the_latest_activity_first_and_show_both_dates(app):
+    # "Coup" (the lower id) gained a German report five hours after "Gand" was published.
+    listed = run(app, stories)
+    header = listed.splitlines()[0]
+    assert "first seen" in header and "last active" in header
+    assert listed.index("Coup") < listed.index("Gand"), listed
+
+
 def test_story_shows_members_and_why_they_joined(app):
     with sessions(app.engine())() as session:
         story_id = articles.list_articles(session)[-1][0].story_id

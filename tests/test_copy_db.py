@@ -11,12 +11,13 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from alerts.archive import compile_search
 from alerts.engine import match_new_articles
 from crawler.sources import Source
 from crawler.storage import articles
 from crawler.storage.engine import open_engine, sessions
 from crawler.storage.models import Article, Base
-from crawler.storage.search import matches, parse_search
+from crawler.storage.search import matches
 from crawler.storage.sources import sync_sources
 from newswatch.app import App
 from newswatch.commands.copy_db import copy_db
@@ -73,7 +74,7 @@ def searched(session: Session) -> list[int]:
     """The ids full-text search finds for a word of the third article."""
     dialect = session.get_bind().dialect.name
     return list(
-        session.scalars(select(Article.id).where(matches(dialect, parse_search("Zöllner"))))
+        session.scalars(select(Article.id).where(matches(dialect, compile_search("Zöllner").index)))
     )
 
 

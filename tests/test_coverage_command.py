@@ -8,6 +8,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
+from crawler.storage.engine import open_engine
 from newswatch.cli import cli
 from tests.crawl_helpers import write_config
 from tests.test_coverage import EXPECTED, HOSTILE_KEY, HOSTILE_TITLE, SITE, T0, populate
@@ -125,6 +126,7 @@ def test_since_and_outlet_filter(newswatch):
 
 def test_an_empty_database_says_when_counting_starts(database_url, tmp_path):
     config = write_config(tmp_path / "newswatch.toml", [])
+    open_engine(database_url).dispose()  # coverage reads: it creates no database
     result = CliRunner().invoke(cli, ["--config", str(config), "--database", database_url,
                                       "coverage"])  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -109,7 +109,7 @@ def test_bad_input_is_recorded_with_its_cause_and_the_crawl_goes_on(tmp_path, sq
         # a second run over the same faults loses nothing that was stored
         second = newswatch(config, sqlite_url, "crawl")
 
-    assert first.returncode == 0, first.stderr
+    assert first.returncode == 1, first.stderr  # some sources failed
     assert "Traceback" not in first.stderr + second.stderr
     failures = {
         urlsplit(url).path: (source, reason, detail)
@@ -140,7 +140,7 @@ def test_bad_input_is_recorded_with_its_cause_and_the_crawl_goes_on(tmp_path, sq
     titles = {title for (title,) in rows(sqlite_url, "SELECT title FROM articles")}
     assert any("Grenzüberschreitende" in t for t in titles), titles
 
-    assert second.returncode == 0, second.stderr
+    assert second.returncode == 1, second.stderr
     assert rows(sqlite_url, "SELECT id, url FROM articles ORDER BY id") == stored_before
     health = dict(rows(sqlite_url, "SELECT name, consecutive_failures FROM sources"))
     assert health["faulty-500"] == 2 and health["faulty-broken"] == 2

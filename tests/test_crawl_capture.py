@@ -110,7 +110,7 @@ def test_a_transient_failure_is_retried_later_and_a_404_never(tmp_path, sqlite_u
         }
         listed = newswatch(config, sqlite_url, "failures")
         # the retry with its time and attempts, the 404 given up
-        assert re.search(r"\d\d:\d\d +strict-feed +1 +timeout", listed.stdout), listed.stdout
+        assert re.search(r"\d\d:\d\d \S+ +strict-feed +1 +timeout", listed.stdout), listed.stdout
         assert re.search(r"gave up +strict-feed +1 +http .* HTTP 404", listed.stdout)
 
         # Not yet due: the next run leaves it alone.

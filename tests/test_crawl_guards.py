@@ -133,7 +133,7 @@ def test_child_sitemaps_and_feed_redirects_are_guarded_too(tmp_path, sqlite_url)
             ]
             result = newswatch(write_config(tmp_path / "n.toml", sources), sqlite_url, "crawl")
 
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # "moved" failed
     assert hits == [], "a private address was requested (robots.txt included)"
     refused = rows(sqlite_url, "SELECT url FROM failures WHERE reason = 'private_address'")
     assert sorted(url for (url,) in refused) == sorted(

@@ -111,10 +111,10 @@ def test_a_site_is_discovered_on_its_first_run_and_its_endpoints_remembered(tmp_
         # next run reads the homepage again.
         outlet.gone |= {"/feed.xml", "/news-sitemap.xml"}
         for _ in range(3):
-            assert newswatch(config, database_url, "crawl").returncode == 0
+            assert newswatch(config, database_url, "crawl").returncode == 3  # every source failed
         assert rows(database_url, "SELECT count(*) FROM site_endpoints") == [(0,)]
         assert outlet.hits("/") == 1
         again = newswatch(config, database_url, "crawl")
-        assert again.returncode == 0, again.stderr
+        assert again.returncode == 3, again.stderr
         assert outlet.hits("/") == 2
         assert "no feed or sitemap found" in again.stderr

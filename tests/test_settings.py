@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.settings import ConfigError, load_settings
+from crawler.storage.engine import open_engine
+from newswatch.settings import ConfigError, load_settings, locate_config, user_config_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -415,3 +416,123 @@ def test_command_line_prints_search_config_errors_without_a_traceback(tmp_path):
         result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def test_config_is_looked_for_in_the_documented_order(tmp_path, monkeypatch):
+    work, xdg = tmp_path / "work", tmp_path / "xdg"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    env = {"XDG_CONFIG_HOME": str(xdg)}
+    with pytest.raises(ConfigError) as caught:
+        locate_config(None, env)
+    (line,) = caught.value.lines()
+    assert "(file): no configuration found: looked for ./newswatch.toml, " in line
+    assert f"./config/newswatch.toml, {xdg / 'newswatch' / 'newswatch.toml'} " in line
+    assert f"(working directory {work})" in line and "--config FILE or $NEWSWATCH_CONFIG" in line
+    found = []
+    for place in (xdg / "newswatch" / "newswatch.toml", Path("config/newswatch.toml"),
+                  Path("newswatch.toml")):  # fmt: skip
+        place.parent.mkdir(parents=True, exist_ok=True)
+        place.write_text("", encoding="utf-8")
+        location = locate_config(None, env)
+        found.append((location.path, location.origin))
+    assert found == [
+        (xdg / "newswatch" / "newswatch.toml", "found in the user config directory"),
+        (Path("config/newswatch.toml"), "found as ./config/newswatch.toml"),
+        (Path("newswatch.toml"), "found as ./newswatch.toml"),
+    ]
+    named = {**env, "NEWSWATCH_CONFIG": str(tmp_path / "named.toml")}
+    assert locate_config(None, named).origin == "from $NEWSWATCH_CONFIG"
+    assert locate_config(tmp_path / "given.toml", named).origin == "from --config"
+    with pytest.raises(ConfigError, match=r"named\.toml: \(file\): no such file \(named by "):
+        load_settings(None, named)
+    # a relative $XDG_CONFIG_HOME is ignored, as the XDG spec says
+    home = user_config_dir({"XDG_CONFIG_HOME": "rel"})
+    assert home == Path.home() / ".config" / "newswatch"
+
+
+def test_the_checkout_config_is_found_from_the_repository_root(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # where `make run` runs `newswatch crawl`
+    location = locate_config(None, {"XDG_CONFIG_HOME": str(tmp_path)})
+    assert (location.path, location.origin) == (
+        Path("config/newswatch.toml"), "found as ./config/newswatch.toml"
+    )  # fmt: skip
+
+
+def test_durations_and_sizes_that_make_no_sense_are_refused_one_line_each(tmp_path):
+    path = write(
+        tmp_path,
+        """
+[crawl]
+timeout = "-5s"
+interval = 0
+max_page_size = "9999999999999999999999MB"
+retry_schedule = ["10m", "-1h"]
+
+[service]
+min_interval = "1TB"
+
+[[sources]]
+name = "a"
+kind = "feed"
+url = "https://example.org/feed"
+interval = "-30m"
+""",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    lines = caught.value.lines()
+    assert all(line.startswith(f"{path}: ") and "\n" not in line for line in lines)
+    by_key = {line.split(": ")[1]: line.split(": ", 2)[2] for line in lines}
+    assert by_key["crawl.timeout"].startswith("must be positive")
+    assert by_key["crawl.interval"].startswith("must be positive")
+    assert by_key["crawl.retry_schedule[1]"].startswith("must be positive")
+    assert by_key["sources[0].interval"].startswith("must be positive")
+    assert by_key["crawl.max_page_size"] == "must be at most 1GiB (got '9999999999999999999999MB')"
+    assert "'TB' is not a unit" in by_key["service.min_interval"]
+    sizes = write(tmp_path, '[crawl]\nmax_page_size = "1TB"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(sizes, env={})
+    assert "units: B, KB, MB, GB, KiB, MiB, GiB" in str(caught.value)
+    assert load_settings(write(tmp_path, '[crawl]\nmax_page_size = "512KiB"\n'), env={}).crawl
+    assert load_settings(
+        write(tmp_path, '[crawl]\nmax_page_size = "1GiB"\n'), env={}
+    ).crawl.max_page_bytes == 2**30  # fmt: skip
+
+
+# Runs the command line with the PostgreSQL driver made impossible to import, as on a
+# machine where newswatch was installed without its [postgres] extra.
+WITHOUT_PSYCOPG = """
+import sys
+sys.modules["psycopg"] = None
+sys.argv[0] = "newswatch"
+from newswatch.cli import main
+main()
+"""
+
+
+def test_postgresql_without_its_driver_says_what_to_install(tmp_path):
+    def without_driver(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", WITHOUT_PSYCOPG, *args],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    path = write(tmp_path, '[storage]\ndatabase_url = "postgresql://newswatch@db.example/n"\n')
+    from_file = without_driver("--config", str(path), "crawl")
+    assert from_file.returncode == 2, from_file.stderr
+    (line,) = from_file.stderr.splitlines()
+    assert line.startswith(f"config error: {path}: storage.database_url: the psycopg driver")
+    assert "pip install 'newswatch[postgres]'" in line
+    sqlite = write(tmp_path, "")
+    archive = f"sqlite:///{tmp_path / 'news.db'}"
+    open_engine(archive).dispose()
+    for args in (
+        ["--config", str(sqlite), "articles", "--database", "postgresql://u:secret@db/n"],
+        ["--config", str(sqlite), "--database", archive, "copy-db", "--to", "postgresql://db/n"],
+    ):
+        result = without_driver(*args)
+        assert result.returncode == 1, result.stderr
+        (line,) = result.stderr.splitlines()
+        assert line.startswith("database error (postgresql://"), line
+        assert "newswatch[postgres]" in line and "secret" not in line

@@ -102,16 +102,3 @@ def test_article_dates_samples_and_extraction_failures(engine):
     assert [(s.dated, s.authored, s.body_chars) for s in samples[:2]] == [(False, False, 100)] * 2
     assert [(s.dated, s.authored, s.body_chars) for s in samples[2:]] == [(True, True, 2000)] * 3
     assert (failures, none_since) == (1, 0)
-
-
-def test_status_rows_join_schedule_last_run_and_counts(engine):
-    ids = make_sources(engine, "a", "b")
-    add_articles(engine, ids["a"], 2)
-    with sessions(engine)() as session:
-        run_id = runs.start_run(session, ids["a"])
-        runs.finish_run(session, run_id, runs.RunTotals("ok", 200, 2, 2, 2, 0, 0, 0, 1.0, None))
-        schedule.save(session, Schedule(ids["a"], 600.0, T0, T0))
-        rows = {row.name: row for row in schedule.status_rows(session)}
-    assert rows["a"].articles == 2 and rows["a"].last_status == "ok"
-    assert rows["a"].schedule.interval_seconds == 600.0
-    assert rows["b"].schedule is None and rows["b"].articles == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
 
@@ -40,6 +41,13 @@ OTHER = (
     "Le tribunal de Gand a condamné mardi l'homme d'affaires Pieter Goossens à six ans de "
     "prison pour fraude. La société Scheldt Cargo devra verser 2 400 000 euros au fisc, a "
     "décidé la juge Anne Verbeke. L'OCAM n'était pas concernée. La défense fera appel."
+)
+
+
+ELSEWHERE = (
+    "Les pompiers de Liège ont maîtrisé jeudi soir un incendie dans un entrepôt de "
+    "meubles du quartier de Droixhe. Aucun blessé n'est à déplorer, selon le commandant "
+    "Marc Lhoest. La circulation reste interdite rue Ernest Solvay jusqu'à vendredi midi."
 )
 
 
@@ -117,13 +125,40 @@ def test_stories_are_listed_with_size_outlets_and_languages(engine):
         german_only = articles.list_articles(
             session, ArticleFilter(languages=("de",), include_duplicates=False)
         )
-    assert [story.articles for story in listed] == [1, 2]  # newest story first
+    assert [story.articles for story in listed] == [2, 1]  # the latest activity first
     assert [story.id for story in big] == [first.story_id]
     assert big[0].languages == ("de", "fr") and big[0].outlets == 1
     assert big[0].first_seen == T0
     assert [member.reason.split()[0] for member in members] == ["first", "shares"]
     assert len(collapsed) == 2  # one line per story
     assert [article.language for article, _ in german_only] == ["de"]  # filters come first
+
+
+def test_stories_are_listed_by_their_latest_article_not_by_their_id(engine):
+    # Ids follow storage order: here old news is stored after fresh news, an undated
+    # article counts from when it was fetched, and an old story gains a late copy.
+    factory, source = setup(engine)
+    copy = "(Belga)\n\n" + "\n\n".join(WIRE[:-1])
+    undated = replace(make("https://e.example/5", ELSEWHERE, when=T0 + timedelta(hours=1)),
+                      published_at=None)  # fmt: skip
+    with factory() as session:
+        wire = articles.add_article(session, source, make("https://a.example/1", TEXT))
+        old = articles.add_article(
+            session, source, make("https://d.example/4", OTHER, when=T0 - timedelta(days=2))
+        )
+        fresh = articles.add_article(session, source, undated)
+        late = articles.add_article(
+            session, source, make("https://b.example/2", copy, when=T0 + timedelta(hours=3))
+        )
+        listed = stories.list_stories(session)
+    assert wire.story_id < old.story_id < fresh.story_id and late.story_id == wire.story_id
+    assert [story.id for story in listed] == [wire.story_id, fresh.story_id, old.story_id], (
+        "stories must be sorted by their newest article's date (published, else fetched)"
+    )
+    dates = {story.id: (story.first_seen, story.last_active) for story in listed}
+    assert dates[wire.story_id] == (T0, T0 + timedelta(hours=3))
+    assert dates[fresh.story_id] == (T0 + timedelta(hours=1), T0 + timedelta(hours=1))
+    assert dates[old.story_id] == (T0 - timedelta(days=2), T0 - timedelta(days=2))
 
 
 def test_the_generated_evaluation_set_stays_above_its_floor(engine):

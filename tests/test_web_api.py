@@ -143,3 +143,63 @@ def test_retry_endpoint_answers_404_and_409(client, site):
     sent = site.ids["delivery_sent"]
     response = client.post(f"/api/deliveries/{sent}/retry")
     assert response.status_code == 409 and "only a dead delivery" in response.json()["error"]
+
+
+def test_the_index_lists_every_described_endpoint(client, spec):
+    index = get(client, "/api/")
+    listed = {(e["path"], e["method"].lower()) for e in index["endpoints"]}
+    assert listed == {(path, method) for path, item in spec["paths"].items() for method in item}
+    assert ("/api/stories", "get") in listed and ("/api/", "get") in listed
+    assert all(e["summary"] and e["url"] == "http://localhost" + e["path"]
+               for e in index["endpoints"])  # fmt: skip
+    assert index["openapi_url"] == "http://localhost/api/openapi.json"
+    assert set(index) <= documented(spec, "Index")
+
+
+def test_articles_take_the_rule_language_a_limit_and_an_order(client, site):
+    mocro = {site.ids[key] for key in ("mocro", "mocro_copy", "mocro_near")}
+    assert {a["id"] for a in get(client, "/api/articles?q=mocromaffia")["items"]} == mocro
+    hits = get(client, "/api/articles?q=title%3ADGST+OR+lang%3Aar")["items"]
+    assert {a["language"] for a in hits} == {"fr", "ar"}
+    found = get(client, "/api/articles?q=Mocro-Maffia&limit=1")
+    assert len(found["items"]) == 1 and found["partial"] is False
+    assert found["items"][0]["title"].startswith("Mocromaffia:")  # the newest spelling
+    assert found["items"][0]["title_highlights"] == [[0, 11]]
+    seen, url = [], "/api/articles?q=mocromaffia&order=relevance&limit=1"
+    while url:
+        page = get(client, url.removeprefix("http://localhost"))
+        seen += [a["id"] for a in page["items"]]
+        assert page["next"] is None or page["next"].startswith("r")
+        url = page["next_url"]
+    assert sorted(seen) == sorted(mocro)
+    for bad in ["limit=0", "limit=201", "limit=x", "order=best", "q=x&order=relevance&after=-~1"]:
+        assert "error" in get(client, f"/api/articles?{bad}", 400), bad
+
+
+def test_a_query_error_is_a_400_with_its_position(client, spec):
+    error = get(client, "/api/articles?q=Mocro+AND+%28", 400)
+    assert error == {"error": "q: missing ')' to close the '(' at position 11", "position": 11}
+    assert set(error) <= documented(spec, "Error")
+    assert get(client, "/api/stories?q=title%3A", 400)["position"] == 7
+    assert get(client, "/api/articles?q=%3F%3F%3F")["items"] == []  # nothing to search for
+
+
+def test_stories_are_listed_once_at_their_first_article(client, spec, site):
+    page = get(client, "/api/stories?q=antwerpen")
+    xss = get(client, f"/api/articles/{site.ids['xss']}")["story_id"]
+    assert [s["id"] for s in page["items"]] == [xss, site.ids["story_mocro"]]
+    mocro = page["items"][1]
+    assert mocro["size"] == 3 and mocro["outlets"] == ["HLN", "le-soir", "tagesschau"]
+    assert mocro["article"]["id"] == site.ids["mocro_near"]  # its newest copy in the search
+    assert mocro["article"]["title_highlights"] == [[27, 36]]
+    assert mocro["api_url"] == f"http://localhost/api/stories/{site.ids['story_mocro']}"
+    item = spec["components"]["schemas"]["StoryPage"]["properties"]["items"]["items"]
+    assert set(mocro) <= set(item["properties"]) and set(page) <= documented(spec, "StoryPage")
+    stories, url = [], "/api/stories?limit=1"
+    while url:
+        page = get(client, url.removeprefix("http://localhost"))
+        stories += [s["id"] for s in page["items"]]
+        url = page["next_url"]
+    assert len(stories) == len(set(stories)) == 6  # eight articles, six stories
+    german = get(client, "/api/stories?lang=de&order=relevance&q=antwerpen")["items"]
+    assert [s["article"]["language"] for s in german] == ["de"]

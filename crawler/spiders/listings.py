@@ -18,7 +18,7 @@ def read_listing(
     With `selector`, the links are the elements it picks (or the links inside them);
     without, every link on the page's own host. `pattern`, a regex, narrows either.
     """
-    page = Selector(text=html, base_url=url)
+    page = Selector(text=html, base_url=url, type="html")  # never guessed as JSON
     base = page.css("base::attr(href)").get() or url
     chosen = page.css(selector) if selector else page.css("a[href]")
     wanted = re.compile(pattern) if pattern else None

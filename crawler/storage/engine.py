@@ -23,33 +23,99 @@ except ImportError:  # not POSIX: SQLite migrations go unserialised, as before
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 BACKENDS = ("sqlite", "postgresql")
+POSTGRES_EXTRA = "pip install 'newswatch[postgres]'"
 
 
-def open_engine(url: str, *, migrate_schema: bool = True) -> Engine:
+class UnusableDatabase(Exception):
+    """A database URL this process cannot open; the message says why, in one line."""
+
+    def __init__(self, url: str, reason: str):
+        self.url = url
+        super().__init__(reason)
+
+
+class MissingDatabase(UnusableDatabase):
+    """An SQLite file that was to be read, not created, does not exist."""
+
+    def __init__(self, url: str, path: Path):
+        self.path = path
+        super().__init__(url, f"no database at {path}")
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be opened here (not a URL, another database, no driver), or None."""
+    try:
+        parsed = _with_driver(make_url(url))
+    except ArgumentError:
+        return f"not a database URL: {url!r}"
+    backend = parsed.get_backend_name()
+    if backend not in BACKENDS:
+        return f"unsupported database {backend!r}: use sqlite:/// or postgresql://"
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ArgumentError:  # "postgresql+nosuchdriver"
+        return f"unknown driver {parsed.drivername!r}: use sqlite:/// or postgresql://"
+    except ImportError as error:
+        driver = parsed.get_driver_name()
+        install = POSTGRES_EXTRA if backend == "postgresql" else f"install {driver}"
+        return f"the {driver} driver for {backend} is not installed ({error}): {install}"
+    return None
+
+
+def _home_expanded(parsed: URL) -> URL:
+    """sqlite:///~/news.db in the home folder, not in a folder named "~" (pysqlite would)."""
+    database = parsed.database or ""
+    if database.startswith("~") and parsed.query.get("uri") != "true":
+        return parsed.set(database=os.path.expanduser(database))
+    return parsed
+
+
+def _with_driver(parsed: URL) -> URL:
+    if parsed.drivername == "postgresql":
+        # psycopg 3 is the driver we declare; SQLAlchemy would default to psycopg2.
+        return parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def open_engine(url: str, *, migrate_schema: bool = True, create: bool = True) -> Engine:
     """An engine for `url`, with SQLite tuned for one writer and many readers.
 
-    The schema is brought to the newest migration unless told otherwise.
+    The schema is brought to the newest migration unless told otherwise. Without
+    `create`, a missing SQLite file raises MissingDatabase instead of being made (with
+    its folders), so a command that only reads never leaves an empty database behind.
+    Raises UnusableDatabase for a URL that cannot be opened here (see url_problem).
     """
-    parsed = make_url(url)
-    if parsed.get_backend_name() not in BACKENDS:
-        raise ArgumentError(
-            f"unsupported database {parsed.get_backend_name()!r}: use a sqlite:/// or "
-            "postgresql:// URL"
-        )
+    problem = url_problem(url)
+    if problem:
+        raise UnusableDatabase(url, problem)
+    parsed = _with_driver(make_url(url))
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        parsed = _home_expanded(parsed)
+        path = _database_file(parsed)
+        if path is not None and not create and not path.exists():
+            raise MissingDatabase(url, path)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _tune_sqlite)
     else:
-        if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-            # psycopg 3 is the driver we declare; SQLAlchemy would default to psycopg2.
-            url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(False))
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True)
     if migrate_schema:
         migrate(engine)
     return engine
+
+
+def database_location(url: str) -> str:
+    """Where `url` keeps its data, for people: an SQLite file's absolute path, or the URL
+    without its password."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    path = _database_file(_home_expanded(parsed))
+    if path is not None:
+        return str(path)
+    return parsed.render_as_string(hide_password=True)
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:

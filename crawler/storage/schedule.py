@@ -9,9 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from crawler.storage.models import Article, CrawlRun, Failure, Source
+from crawler.storage.models import Article, CrawlRun, Failure
 from crawler.storage.models.schedule import SourceSchedule
-from crawler.storage.sources import article_counts, latest_runs
 
 
 @dataclass(frozen=True)
@@ -158,29 +157,3 @@ def extraction_failures(session: Session, source_id: int, since: datetime | None
     if since is not None:
         query = query.where(Failure.occurred_at >= since)
     return session.scalar(query) or 0
-
-
-@dataclass(frozen=True)
-class StatusRow:
-    name: str
-    kind: str
-    schedule: Schedule | None
-    last_status: str | None
-    articles: int
-
-
-def status_rows(session: Session) -> list[StatusRow]:
-    """Every known source with its schedule state, last run status and article count."""
-    latest, counts = latest_runs(), article_counts()
-    query = (
-        select(Source.name, Source.kind, SourceSchedule, CrawlRun.status, counts.c.n)
-        .outerjoin(SourceSchedule, SourceSchedule.source_id == Source.id)
-        .outerjoin(latest, latest.c.source_id == Source.id)
-        .outerjoin(CrawlRun, CrawlRun.id == latest.c.run_id)
-        .outerjoin(counts, counts.c.source_id == Source.id)
-        .order_by(Source.name)
-    )
-    return [
-        StatusRow(name, kind, _value(row) if row else None, status, n or 0)
-        for name, kind, row, status, n in session.execute(query)
-    ]

@@ -217,7 +217,8 @@ class StorySummary:
     articles: int
     outlets: int
     languages: tuple[str, ...]
-    first_seen: datetime
+    first_seen: datetime  # the oldest member's date (published, else fetched)
+    last_active: datetime  # the newest member's date: a story with fresh reports is current
     title: str | None  # the first member's
 
 
@@ -226,7 +227,7 @@ def _dated():
 
 
 def summaries(session: Session, story_ids: Iterable[int]) -> dict[int, StorySummary]:
-    """Size, outlets, languages, first date and first title of each story."""
+    """Size, outlets, languages, first and last dates and first title of each story."""
     ids = list(dict.fromkeys(story_ids))
     if not ids:
         return {}
@@ -246,6 +247,7 @@ def summaries(session: Session, story_ids: Iterable[int]) -> dict[int, StorySumm
             len({row.source_id for row in found}),
             tuple(sorted({row.language for row in found if row.language})),
             min(row.dated for row in found),
+            max(row.dated for row in found),
             found[0].title,
         )
         for story_id, found in members.items()
@@ -255,11 +257,15 @@ def summaries(session: Session, story_ids: Iterable[int]) -> dict[int, StorySumm
 def list_stories(
     session: Session, *, min_articles: int = 1, limit: int = 30, since: datetime | None = None
 ) -> list[StorySummary]:
-    """The newest stories first (by when their first article was stored)."""
+    """The most recently active stories first: by their newest article's date.
+
+    Story ids follow the order articles were stored, not the news: a backfilled or
+    late-crawled article opens a high id for old news, and an old story gains new reports.
+    """
     query: Select = (
         select(Article.story_id)
         .group_by(Article.story_id)
-        .order_by(Article.story_id.desc())
+        .order_by(func.max(_dated()).desc(), Article.story_id.desc())
         .limit(limit)
     )
     if min_articles > 1:

@@ -20,7 +20,7 @@ from alerts.dispatch import build_channels
 from alerts.engine import article_text
 from alerts.matching import Matcher, RuleSpec, prepare
 from alerts.query import QueryError, parse_query
-from alerts.render import one_line
+from alerts.render import local_time, one_line
 from alerts.runner import run_once
 from alerts.snippets import snippets
 from crawler.storage import deliveries, matches
@@ -53,13 +53,17 @@ def try_query(
     days: float | None = None,
     limit: int = 10,
     now: datetime | None = None,
+    zone: ZoneInfo | str = "UTC",
 ) -> int:
-    """Run `text` over the stored archive and print what it finds; returns the hit count."""
+    """Run `text` over the stored archive and print what it finds; returns the hit count.
+
+    Days and times are those of `zone`, the display zone ([display] timezone).
+    """
     query = parse_query(text, settings.default_operator)
     matcher = Matcher([RuleSpec("test", query)])
     now = now or datetime.now(UTC)
     since = now - timedelta(days=days) if days else None
-    zone = ZoneInfo(settings.timezone)
+    zone = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
     per_day: Counter[str] = Counter()
     stories, hits, searched = set(), [], 0
     with sessions(engine)() as session:
@@ -77,15 +81,15 @@ def try_query(
         file=out,
     )
     if per_day:
-        click.echo("per day:", file=out)
+        click.echo(f"per day ({zone.key}):", file=out)
         widest = max(per_day.values())
         for day in sorted(per_day):
             bar = "█" * max(1, round(20 * per_day[day] / widest))
             click.echo(f"  {day} {per_day[day]:5d} {bar}", file=out)
         click.echo(f"latest {min(limit, len(hits))} hits:", file=out)
     for when, row, hit in sorted(hits, key=lambda h: h[0], reverse=True)[:limit]:
-        click.echo(f"  #{row.id} {when:%Y-%m-%d %H:%M} · {row.source} · {row.language or '?'}",
-                   file=out)  # fmt: skip
+        click.echo(f"  #{row.id} {local_time(when, zone)} · {row.source} · "
+                   f"{row.language or '?'}", file=out)  # fmt: skip
         click.echo(f"    {one_line(row.title or row.url)}", file=out)
         why = "; ".join(f"{f.term.label} in {' and '.join(f.fields)}" for f in hit.terms)
         click.echo(f"    why: {why or 'language, source or tag conditions only'}", file=out)
@@ -112,6 +116,7 @@ def show_log(
     rule: str | None = None,
     limit: int = 30,
     attempts: bool = False,
+    zone: ZoneInfo | str = "UTC",
 ) -> None:
     # channel addresses are secrets (a Slack or Teams webhook URL is the credential)
     from alerts.redact import redact_urls
@@ -128,13 +133,14 @@ def show_log(
         label = {"sent": "sent", "pending": "next", "dead": "died"}[row.state]
         click.echo(
             f"{row.id:>6} {row.state:8} {row.rule[:20]:20} {row.channel[:14]:14} "
-            f"{row.attempts:>5}  {label} {when:%Y-%m-%d %H:%M}"
+            f"{row.attempts:>5}  {label} {local_time(when, zone)}"
             + (f"  {one_line(redact_urls(row.last_error), 80)}" if row.last_error else ""),
             file=out,
         )
         for moment, outcome, detail in tried.get(row.id, []):
             shown = one_line(redact_urls(detail), 90)
-            click.echo(f"{'':8}{moment:%Y-%m-%d %H:%M:%S} {outcome:6} {shown}", file=out)
+            moment = local_time(moment, zone, seconds=True)
+            click.echo(f"{'':8}{moment} {outcome:6} {shown}", file=out)
 
 
 def retry_dead(engine: Engine, out: TextIO, ids: tuple[int, ...] = ()) -> int:
@@ -171,7 +177,7 @@ def test_command(ctx: click.Context, query: str, days: float | None, limit: int)
     app = ctx.find_object(App)
     try:
         try_query(app.settings.alerts, app.engine(), query, click.get_text_stream("stdout"),
-                   days=days, limit=limit)  # fmt: skip
+                   days=days, limit=limit, zone=app.settings.display.zone)  # fmt: skip
     except QueryError as error:
         raise click.BadParameter(str(error), param_hint="QUERY") from None
 
@@ -211,7 +217,7 @@ def log_command(ctx: click.Context, state, rule, limit, attempts) -> None:
 
     app = ctx.find_object(App)
     show_log(app.engine(), click.get_text_stream("stdout"), state=state, rule=rule,
-             limit=limit, attempts=attempts)  # fmt: skip
+             limit=limit, attempts=attempts, zone=app.settings.display.zone)  # fmt: skip
 
 
 @alerts.command("retry")

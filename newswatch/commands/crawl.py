@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import shlex
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +16,7 @@ from crawler.cluster.options import ClusterOptions
 from crawler.run import crawl as run_crawl
 from crawler.sources import Source
 from crawler.storage.articles import ArticleFilter
-from crawler.storage.engine import open_engine, sessions
+from crawler.storage.engine import database_location, open_engine, sessions
 from newswatch.app import App
 from newswatch.commands.options import config_option
 from newswatch.commands.review import print_articles
@@ -39,8 +42,17 @@ def crawl(app: App, names: tuple[str, ...], cluster: bool) -> None:
     """Crawl the configured sources once, store new articles, and exit.
 
     Prints one line per source: links seen, pages fetched, new articles,
-    duplicates, failures and seconds. Failures are recorded and the crawl goes
-    on; see them with `newswatch failures`.
+    duplicates, failures and seconds, and one line per failure with its cause
+    (tracebacks only with -v). Failures are recorded and the crawl goes on;
+    see them with `newswatch failures`.
+
+    \b
+    Exit status:
+      0  every source was read (or had not changed); articles that failed
+         are retried on later runs and do not count
+      1  some sources could not be read (their line says "failed")
+      2  configuration or usage error: nothing was crawled
+      3  every source failed: check the network and the addresses
 
     \b
     Examples:
@@ -57,12 +69,20 @@ def crawl(app: App, names: tuple[str, ...], cluster: bool) -> None:
             sources, settings.crawl, settings.database_url, progress=CrawlProgress()
         )
     _summarise(tallies)
-    if tallies and all(t.finished and t.finished.status == "failed" for t in tallies):
-        # Still exit 0: the crawl ran and recorded why; health shows in `newswatch sources`.
+    failed = [t.name for t in tallies if t.finished is None or t.finished.status == "failed"]
+    if failed and len(failed) == len(tallies):
         log.warning(
             "every source failed: check this machine's network access and the addresses "
             "in %s (see `newswatch failures`)", settings.config_path,
         )  # fmt: skip
+        raise click.exceptions.Exit(3)
+    if failed:
+        shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
+        log.warning(
+            "%d of %d sources failed: %s (see `newswatch failures`)",
+            len(failed), len(tallies), shown,
+        )  # fmt: skip
+        raise click.exceptions.Exit(1)
 
 
 def _crawl_in_cluster(app: App, cluster: ClusterOptions, sources: list[Source]):
@@ -103,29 +123,45 @@ def _summarise(tallies) -> None:
 
 @click.command()
 @click.option(
-    "--database", "database_url", metavar="URL",
-    help="Store into this database instead of a temporary one.",
+    "--keep", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="Keep the database in DIR (made if missing), with a configuration to explore it "
+    "by. [default: a temporary database, deleted at the end]",
 )  # fmt: skip
-def demo(database_url: str | None) -> None:
+@click.pass_obj
+def demo(app: App, keep: Path | None) -> None:
     """Serve the bundled sample news site on loopback and crawl it.
 
     No internet needed: six outlets (RSS, Atom, RSS 1.0, a news sitemap, a
     listing page) in English, French, Dutch, German and Arabic are served on
-    127.0.0.1, crawled into a temporary SQLite database, and listed.
+    127.0.0.1, crawled into a temporary SQLite database, and listed. With
+    --keep DIR the database stays in DIR/demo.db, beside a DIR/newswatch.toml
+    naming it, and the commands to explore it are printed; --database URL
+    stores into that database instead. No configuration is read.
 
     \b
-    Example:
+    Examples:
       newswatch demo
+      newswatch demo --keep newswatch-demo   # then: cd newswatch-demo; newswatch stories
     """
     from newswatch.demo.site import NewsSite
     from newswatch.settings import DEFAULT_INTERVAL, Settings, parse_settings
 
-    with tempfile.TemporaryDirectory(prefix="newswatch-demo-") as scratch, NewsSite() as site:
-        url = database_url or f"sqlite:///{Path(scratch) / 'demo.db'}"
+    if keep and app.database_url:
+        raise click.UsageError("give --keep DIR or --database URL, not both")
+    with contextlib.ExitStack() as stack:
+        if app.database_url:
+            url = app.database_url
+        elif keep:
+            keep.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{(keep / 'demo.db').absolute()}"
+        else:
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="newswatch-demo-"))
+            url = f"sqlite:///{Path(scratch) / 'demo.db'}"
+        site = stack.enter_context(NewsSite())
         document = {"sources": site.sources(), "crawl": {"delay": 0, "timeout": "10s"}}
         settings: Settings = parse_settings(document, Path("(demo)"), {})
         settings = replace(settings, database_url=url, default_interval=DEFAULT_INTERVAL)
-        log.info("demo site at %s, database %s", site.base_url, url)
+        log.info("demo site at %s, database %s", site.base_url, database_location(url))
         tallies = run_crawl(settings.sources, settings.crawl, url, progress=CrawlProgress())
         _summarise(tallies)
         engine = open_engine(url)
@@ -133,3 +169,32 @@ def demo(database_url: str | None) -> None:
             print_articles(sessions(engine), ArticleFilter(), limit=20)
         finally:
             engine.dispose()
+    click.echo()
+    if keep:
+        _explain_kept(keep, url)
+    elif app.database_url:
+        shown = shlex.quote(url)
+        click.echo(f"Stored in {database_location(url)}; explore it with "
+                   f"`newswatch --database {shown} articles` (or stories, serve).")  # fmt: skip
+    else:
+        click.echo("That database was temporary: `newswatch demo --keep DIR` keeps one "
+                   "to explore with articles, stories, coverage and serve.")  # fmt: skip
+
+
+def _explain_kept(folder: Path, url: str) -> None:
+    """Leave a configuration beside the kept database, and say how to use the two."""
+    config = folder / "newswatch.toml"
+    ours = not config.exists()  # a configuration of the user's own is never overwritten
+    if ours:
+        config.write_text(
+            "# Made by `newswatch demo --keep`: the demo's database, to explore it.\n"
+            f"[storage]\ndatabase_url = {json.dumps(url)}\n",
+            encoding="utf-8",
+        )
+    chosen = f"--config {shlex.quote(str(config.absolute()))}"
+    chosen += "" if ours else f" --database {shlex.quote(url)}"
+    click.echo(f"The demo's articles are kept in {database_location(url)}. Explore them:")
+    for example in ("articles --lang de", "stories", "coverage", "serve"):
+        click.echo(f"  newswatch {chosen} {example}")
+    if ours:
+        click.echo(f"or, in {folder.absolute()}, without --config: ./newswatch.toml is found.")

@@ -1,4 +1,8 @@
-"""`newswatch export`: write the stored feed as JSON Lines or CSV."""
+"""`newswatch export`: write the stored feed as JSON Lines or CSV.
+
+Times are ISO 8601 in the display zone ([display] timezone) with its offset:
+"2026-12-05T16:20:00+01:00" is the same moment in any program that reads it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import csv
 import json
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -33,12 +38,12 @@ def csv_safe(record: dict) -> dict:
     }
 
 
-def export_record(article, source: str) -> dict:
-    """One article as the exports (command line and web) write it."""
+def export_record(article, source: str, zone: ZoneInfo) -> dict:
+    """One article as the exports (command line and web) write it, its times in `zone`."""
     record = {name: getattr(article, name, None) for name in FIELDS}
     record["source"] = source
     for name in ("published_at", "fetched_at"):
-        record[name] = record[name].isoformat() if record[name] else None
+        record[name] = record[name].astimezone(zone).isoformat() if record[name] else None
     return record
 
 
@@ -64,15 +69,17 @@ def export(app: App, fmt: str, output: Path | None, **filters) -> None:
     """
     with app.sessions()() as session:
         rows = article_queries.list_articles(session, article_filter(**filters), limit=None)
+    zone = app.settings.display.zone
     stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if fmt == "csv":
             writer = csv.DictWriter(stream, fieldnames=FIELDS)
             writer.writeheader()
-            writer.writerows(csv_safe(export_record(a, s)) for a, s in rows)
+            writer.writerows(csv_safe(export_record(a, s, zone)) for a, s in rows)
         else:
             for article, source in rows:
-                stream.write(json.dumps(export_record(article, source), ensure_ascii=False) + "\n")
+                record = export_record(article, source, zone)
+                stream.write(json.dumps(record, ensure_ascii=False) + "\n")
     finally:
         if output:
             stream.close()

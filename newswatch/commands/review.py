@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerts.render import local_time
 from crawler.storage import articles as article_queries
 from crawler.storage import backlog, runs
 from crawler.storage import stories as story_queries
 from crawler.storage.articles import ArticleFilter
 from newswatch.app import App
 from newswatch.commands.options import article_filters, config_option
+from newswatch.settings import local_zone
 
 
 def article_filter(sources, languages, since, until, text, collapse) -> ArticleFilter:
@@ -30,12 +33,20 @@ def _console() -> Console:
     return console if console.is_terminal else Console(width=200)
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+def _when(moment: datetime | None, zone: ZoneInfo | None = None) -> str:
+    """A stored time in the display zone ([display] timezone), labelled: "… 16:20 CET".
+
+    Without a zone, the machine's: the default of that setting.
+    """
+    return local_time(moment, zone or local_zone())
 
 
 def print_articles(
-    sessions: sessionmaker[Session], where: ArticleFilter, *, limit: int | None
+    sessions: sessionmaker[Session],
+    where: ArticleFilter,
+    *,
+    limit: int | None,
+    zone: ZoneInfo | None = None,
 ) -> None:
     with sessions() as session:
         rows = article_queries.list_articles(session, where, limit=limit)
@@ -62,7 +73,7 @@ def print_articles(
             copy = f" [dim](story #{story.id}: {size})[/dim]"
         table.add_row(
             str(article.id),
-            _when(article.published_at or article.fetched_at),
+            _when(article.published_at or article.fetched_at, zone),
             source,
             article.language or "?",
             (article.title or article.url).replace("[", r"\[") + copy,
@@ -83,7 +94,8 @@ def articles(app: App, limit: int, **filters) -> None:
       newswatch articles --lang de --since 2026-11-01
       newswatch articles --source le-soir --text "Mocro-Maffia"
     """
-    print_articles(app.sessions(), article_filter(**filters), limit=limit)
+    zone = app.settings.display.zone
+    print_articles(app.sessions(), article_filter(**filters), limit=limit, zone=zone)
 
 
 @click.command()
@@ -103,13 +115,14 @@ def show(app: App, article_id: int) -> None:
             raise click.ClickException(f"no article with id {article_id}")
         article, source = found
         members = article_queries.story_members(session, article.story_id)
+    zone = app.settings.display.zone
     lines = [
         ("title", article.title), ("source", source), ("url", article.url),
         ("link", article.link_url if article.link_url != article.url else None),
         ("fetched from", article.final_url if article.final_url != article.link_url else None),
-        ("author", article.author), ("published", _when(article.published_at)),
+        ("author", article.author), ("published", _when(article.published_at, zone)),
         ("language", article.language), ("site", article.site_name),
-        ("image", article.image_url), ("fetched", _when(article.fetched_at)),
+        ("image", article.image_url), ("fetched", _when(article.fetched_at, zone)),
         ("story", f"#{article.story_id} ({len(members)} copies; {article.story_reason})"),
     ]  # fmt: skip
     for label, value in lines:
@@ -147,14 +160,14 @@ def failures(app: App, source: str | None, limit: int) -> None:
     if not links and not recent:
         click.echo("No failures recorded.")
         return
-    console = _console()
+    console, zone = _console(), app.settings.display.zone
     if links:
         table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
                       title="Articles that failed: next try, or given up")  # fmt: skip
         for column in ("next try", "source", "attempts", "reason", "url", "detail"):
             table.add_column(column, overflow="fold")
         for link, name in links:
-            next_try = {"retry": _when(link.next_attempt_at), "gave_up": "gave up"}.get(
+            next_try = {"retry": _when(link.next_attempt_at, zone), "gave_up": "gave up"}.get(
                 link.state, "refused"
             )
             table.add_row(next_try, name, str(link.attempts), link.reason or "", link.url,
@@ -167,6 +180,6 @@ def failures(app: App, source: str | None, limit: int) -> None:
         for column in ("when", "source", "reason", "url", "detail"):
             table.add_column(column, overflow="fold")
         for failure, name in recent:
-            table.add_row(_when(failure.occurred_at), name, failure.reason, failure.url,
+            table.add_row(_when(failure.occurred_at, zone), name, failure.reason, failure.url,
                           failure.detail)  # fmt: skip
         console.print(table)

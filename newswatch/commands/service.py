@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from crawler.cluster.options import ClusterOptions
-from crawler.storage import deliveries, schedule
+from crawler.storage import deliveries
+from crawler.storage import sources as source_queries
 from crawler.storage.models.base import utcnow
 from crawler.urls import without_password
 from newswatch.app import App
@@ -122,10 +123,12 @@ def _when(moment: datetime | None, now: datetime) -> str:
 def status(app: App, cluster: bool) -> None:
     """Show each source's health, polling interval and next poll.
 
-    States: failing (several failed runs in a row), degraded (dates, authors or
-    text of its latest articles fell well below usual), quiet (nothing new for
-    much longer than usual), ok; "not polled yet" or "never run" before the
-    service first polls it.
+    Health, the same as `newswatch sources` and the web's sources page show: failing
+    ([service] failing_after failed runs in a row), degraded (dates, authors or text
+    of its latest articles fell well below usual), quiet (nothing new for much longer
+    than usual), flaky (its latest run failed, but fewer in a row), ok; "never run"
+    before any crawl. A `newswatch crawl` counts as a poll; interval and next poll
+    are shown once the service has polled the source.
 
     In a cluster it also shows each live worker (host, pid, requests it holds and
     has finished, last heartbeat), the shared queue's length, each running
@@ -144,40 +147,30 @@ def status(app: App, cluster: bool) -> None:
     configured = {source.name: source for source in app.settings.sources}
     now = utcnow()
     with app.sessions()() as session:
-        rows = schedule.status_rows(session)
+        rows = source_queries.source_health(
+            session, app.settings.sources, app.settings.service.health.failing_after
+        )
     table = Table(box=None, pad_edge=False, header_style="bold")
-    columns = ["source", "state", "since", "interval", "next poll", "last poll", "last new",
-               "stored", "detail"]  # fmt: skip
+    columns = ["source", "health", "since", "interval", "next poll", "last run", "last new",
+               "stored", "reason"]  # fmt: skip
     if in_queue is not None:
         columns.insert(2, "in queue")
     for column in columns:
         table.add_column(column, overflow="fold")
-    seen = set()
     for row in rows:
-        if row.name not in configured:
-            continue  # removed from the configuration
-        seen.add(row.name)
-        state = row.schedule
-        detail = (state.health_detail if state else None) or ""
-        if state and state.retry_after_until and state.retry_after_until > now:
-            detail = f"server asked to wait until {state.retry_after_until:%H:%M} UTC. {detail}"
+        reason = row.reason
+        if row.retry_after_until and row.retry_after_until > now:
+            reason = f"server asked to wait until {row.retry_after_until:%H:%M} UTC. {reason}"
         queued = [] if in_queue is None else [str(in_queue.get(row.name, ""))]
-        if state is None or state.last_run_at is None:
-            # crawled by `newswatch crawl` perhaps, but never assessed by the service
-            label = "never run" if row.last_status is None else "not polled yet"
-            table.add_row(row.name, label, *queued, "", "", "", "", "", str(row.articles), detail)
-            continue
         cron = configured[row.name].cron
+        polled = row.interval_seconds is not None  # the service's columns, once it has them
         table.add_row(
-            row.name, state.health, *queued, _when(state.health_since, now),
-            f"cron {cron}" if cron else _duration(state.interval_seconds),
-            _when(state.next_due_at, now),
-            _when(state.last_run_at, now), _when(state.last_new_at, now), str(row.articles),
-            detail.strip()[:120],
+            row.name, row.health, *queued, _when(row.since, now),
+            (f"cron {cron}" if cron else _duration(row.interval_seconds)) if polled else "",
+            _when(row.next_due_at, now) if polled else "",
+            _when(row.last_run_at, now), _when(row.last_new_at, now) if polled else "",
+            str(row.articles), reason.strip()[:120],
         )  # fmt: skip
-    for name in sorted(set(configured) - seen):
-        queued = [] if in_queue is None else [str(in_queue.get(name, ""))]
-        table.add_row(name, "never run", *queued, "", "", "", "", "", "0", "")
     console.print(table)
 
 

@@ -188,7 +188,10 @@ def _unique(name: str, taken: set[Any]) -> str:
 def sources(ctx: click.Context) -> None:
     """Show each source's last run and health; import or export the source list (OPML).
 
-    Health is "failing" after 3 failed runs in a row, "flaky" after fewer.
+    Health, the same as `newswatch status` and the web's sources page show: failing
+    ([service] failing_after failed runs in a row, 3 by default), degraded or quiet
+    (as the service last assessed), flaky (its latest run failed, but fewer in a
+    row), ok, or never run.
 
     \b
     Examples:
@@ -201,23 +204,21 @@ def sources(ctx: click.Context) -> None:
 
 
 def _print_health(app: App) -> None:
-    configured = {s.name for s in app.settings.sources}
     with app.sessions()() as session:
-        rows = source_queries.source_health(session)
+        rows = source_queries.source_health(
+            session, app.settings.sources, app.settings.service.health.failing_after
+        )
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("source", "kind", "health", "last run", "status", "new", "failed",
-                   "stored", "last error"):  # fmt: skip
+                   "stored", "reason"):  # fmt: skip
         table.add_column(column, overflow="fold")
-    seen = set()
+    zone = app.settings.display.zone
     for row in rows:
-        seen.add(row.name)
         table.add_row(
-            row.name, row.kind, row.health, _when(row.last_run_at), row.last_status or "—",
+            row.name, row.kind, row.health, _when(row.last_run_at, zone), row.last_status or "—",
             str(row.last_new or 0), str(row.last_failed or 0), str(row.articles),
-            (row.last_error or "")[:80],
+            row.reason[:120],
         )  # fmt: skip
-    for name in sorted(configured - seen):
-        table.add_row(name, "", "never run", "—", "—", "", "", "0", "")
     _console().print(table)
 
 

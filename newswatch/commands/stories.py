@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from alerts.render import local_time
 from crawler.storage import stories as story_queries
 from newswatch.app import App
 from newswatch.commands.options import DateType, config_option
@@ -19,8 +21,8 @@ def _console() -> Console:
     return console if console.is_terminal else Console(width=200)
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+def _when(moment: datetime | None, zone: ZoneInfo) -> str:
+    return local_time(moment, zone)  # [display] timezone, labelled: "2026-12-05 16:20 CET"
 
 
 def _escape(text: str) -> str:
@@ -35,7 +37,10 @@ def _escape(text: str) -> str:
 @click.option("-n", "--limit", default=30, show_default=True, help="How many stories to list.")
 @click.pass_obj
 def stories(app: App, min_size: int, since: datetime | None, limit: int) -> None:
-    """List stories, newest first: size, outlets, languages, first seen, first headline.
+    """List stories, latest activity first: size, outlets, languages, dates, first headline.
+
+    "first seen" is the date of the story's oldest article and "last active" that of its
+    newest (published, else fetched); stories are sorted by "last active".
 
     A story groups every copy of one piece of news (syndicated, republished) and other
     outlets' reports of the same event, in any language (see `newswatch story ID`).
@@ -50,14 +55,16 @@ def stories(app: App, min_size: int, since: datetime | None, limit: int) -> None
     if not found:
         click.echo("No stored stories match.")
         return
+    zone = app.settings.display.zone
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("story", "articles", "outlets", "languages", "first seen", "title"):
+    columns = ("story", "articles", "outlets", "languages", "first seen", "last active", "title")
+    for column in columns:
         table.add_column(column, no_wrap=column != "title", overflow="fold")
     for story in found:
         table.add_row(
             f"#{story.id}", str(story.articles), str(story.outlets),
-            ", ".join(story.languages) or "?", _when(story.first_seen),
-            _escape(story.title or ""),
+            ", ".join(story.languages) or "?", _when(story.first_seen, zone),
+            _when(story.last_active, zone), _escape(story.title or ""),
         )  # fmt: skip
     _console().print(table)
 
@@ -83,16 +90,17 @@ def story(app: App, story_id: int) -> None:
     if not found or summary is None:
         raise click.ClickException(f"no story with id {story_id}")
     outlets = f"{summary.outlets} outlet{'s' if summary.outlets != 1 else ''}"
+    zone = app.settings.display.zone
     click.echo(
         f"Story #{story_id}: {summary.articles} articles from {outlets} "
-        f"({', '.join(summary.languages) or '?'}), first seen {_when(summary.first_seen)}"
+        f"({', '.join(summary.languages) or '?'}), first seen {_when(summary.first_seen, zone)}"
     )
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("article", "published", "source", "lang", "title", "why"):
         table.add_column(column, no_wrap=column in ("article", "published"), overflow="fold")
     for member in found:
         table.add_row(
-            f"#{member.id}", _when(member.dated), member.source, member.language or "?",
+            f"#{member.id}", _when(member.dated, zone), member.source, member.language or "?",
             _escape(member.title or member.url), _escape(member.reason),
         )  # fmt: skip
     _console().print(table)

@@ -8,6 +8,12 @@
 The worst applies (failing, then degraded, then quiet). Every state change is announced
 once: a state differing from the one last announced produces a Notice, and the caller
 records it as announced once the admin channel accepted it. Recovery to ok is a change too.
+
+This is the service's verdict, saved in source_schedule. What `status`, `sources` and the
+web show is crawler.storage.sources.source_health, which reads it together with the stored
+runs: there a source whose latest runs failed, fewer than `failing_after` in a row, is
+"flaky" (the service, which announces nothing for it, keeps it "ok"), and a `newswatch
+crawl` counts as a poll.
 """
 
 from __future__ import annotations
@@ -18,13 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crawler.storage.schedule import ArticleSample
+from crawler.storage.sources import FAILING_AFTER
 
 STATES = ("ok", "quiet", "degraded", "failing")
 
 
 @dataclass(frozen=True)
 class HealthRules:
-    failing_after: int = 3  # failed runs in a row: one flaky fetch pages nobody
+    failing_after: int = FAILING_AFTER  # failed runs in a row: one flaky fetch pages nobody
     quiet_factor: float = 6.0  # quiet after this many usual gaps without an article...
     quiet_after: float = 24 * 3600.0  # ...and never before this much silence
     recent_articles: int = 10  # the window compared against the articles before it

@@ -9,6 +9,17 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from alerts.archive import (
+    Position,
+    ResultPage,
+    Search,
+    StoryHit,
+    StoryPage,
+    by_relevance,
+    search_page,
+    story_page,
+)
+from alerts.query import QueryError
 from crawler.storage import alert_log
 from crawler.storage.alert_log import LogEntry
 from crawler.storage.feed import FeedItem
@@ -16,7 +27,15 @@ from newswatch.web import service
 from newswatch.web.access import keyed_link
 from newswatch.web.context import web
 from newswatch.web.openapi import document
-from newswatch.web.params import FeedView, choice, format_cursor, parse_cursor, positive_int
+from newswatch.web.params import (
+    FeedView,
+    choice,
+    format_cursor,
+    page_limit,
+    parse_cursor,
+    positive_int,
+    rule_operator,
+)
 from newswatch.web.present import Highlighter, iso, shorten
 from newswatch.web.security import action_refused
 
@@ -53,17 +72,81 @@ def openapi(request: Request) -> JSONResponse:
     return JSONResponse(document(web(request).base(request)))
 
 
-def articles(request: Request) -> JSONResponse:
-    view = FeedView.from_query(request.query_params)
-    page = service.feed_page(web(request), view, parse_cursor(request.query_params.get("after")))
-    marks = Highlighter.for_query(view.filter().search)
+def index(request: Request) -> JSONResponse:
+    """Every endpoint with its method and summary, as the OpenAPI description lists them."""
+    base = web(request).base(request)
+    spec = document(base)
+    return JSONResponse({
+        "title": spec["info"]["title"], "description": spec["info"]["description"],
+        "openapi_url": base + "/api/openapi.json",
+        "endpoints": [{"method": method.upper(), "path": path, "url": base + path,
+                       "summary": operation["summary"]}
+                      for path, item in spec["paths"].items()
+                      for method, operation in item.items()],
+    })  # fmt: skip
+
+
+def _searched(request: Request) -> tuple[FeedView, Search | None, Position | None, int]:
+    """The view, its search, the cursor and the page size a request asks for."""
+    current = web(request)
+    params = request.query_params
+    view = FeedView.from_query(params)
+    limit = page_limit(params, current.options.page_size)
+    search = view.search(rule_operator(current.settings))
+    after = parse_cursor(params.get("after"), by_relevance(search, view.order))
+    return view, search, after, limit
+
+
+def _query_error(error: QueryError) -> JSONResponse:
+    return JSONResponse({"error": f"q: {error}", "position": error.position}, status_code=400)
+
+
+def _page(request: Request, view: FeedView, path: str, items: list, page) -> JSONResponse:
     after = format_cursor(page.next)
     return JSONResponse({
-        "items": [_article(request, item, marks) for item in page.items],
-        "next": after,
-        "next_url": web(request).base(request) + view.link("/api/articles", after=after)
-        if after else None,
+        "items": items, "next": after,
+        "next_url": web(request).base(request) + view.link(path, after=after) if after else None,
+        "partial": page.partial,
     })  # fmt: skip
+
+
+def articles(request: Request) -> JSONResponse:
+    try:
+        view, search, after, limit = _searched(request)
+    except QueryError as error:
+        return _query_error(error)
+    page = ResultPage((), None)
+    if not view.q or view.searchable:
+        with web(request).sessions() as session:
+            page = search_page(session, search, view.filter(searched=False),
+                               order=view.order or "newest", after=after, limit=limit)  # fmt: skip
+    items = [_article(request, hit.item, Highlighter(hit.terms)) for hit in page.found]
+    return _page(request, view, "/api/articles", items, page)
+
+
+def stories(request: Request) -> JSONResponse:
+    try:
+        view, search, after, limit = _searched(request)
+    except QueryError as error:
+        return _query_error(error)
+    page = StoryPage((), None)
+    if not view.q or view.searchable:
+        with web(request).sessions() as session:
+            page = story_page(session, search, view.filter(searched=False),
+                              order=view.order or "newest", after=after, limit=limit)  # fmt: skip
+    items = [_story_hit(request, hit) for hit in page.stories]
+    return _page(request, view, "/api/stories", items, page)
+
+
+def _story_hit(request: Request, hit: StoryHit) -> dict:
+    found = service.Story(hit.found.item.story_id, hit.members)
+    return {
+        "id": found.id, "size": len(found.members), "outlets": list(found.outlets),
+        "title": found.first.title,
+        "html_url": web(request).absolute(request, "story", story_id=found.id),
+        "api_url": web(request).absolute(request, "api_story", story_id=found.id),
+        "article": _article(request, hit.found.item, Highlighter(hit.found.terms)),
+    }  # fmt: skip
 
 
 def article(request: Request) -> JSONResponse:

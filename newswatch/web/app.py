@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
 from crawler.storage.engine import sessions
-from newswatch.settings import Settings
+from newswatch.settings import Settings, local_zone
 from newswatch.web import present
 from newswatch.web.access import ReadGate, keyed_link
 from newswatch.web.context import Web
@@ -35,7 +35,8 @@ def create_app(
 ) -> Starlette:
     """The review app over `engine`; `settings` adds configured rules, topics and sources."""
     options = options or WebOptions()
-    zone = ZoneInfo(settings.alerts.timezone if settings else "UTC")
+    # [display] timezone, as on the command line; without settings, its default
+    zone = settings.display.zone if settings else local_zone()
     app = Starlette(
         routes=routes(HERE / "static"),
         # outermost first: headers on every answer; then the Host check; then the reader check

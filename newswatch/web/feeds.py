@@ -8,12 +8,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from alerts.archive import story_page
+from alerts.query import QueryError
 from crawler.storage import alert_log, feed
 from crawler.storage.feed import FeedFilter, FeedItem
 from newswatch.web import atom
 from newswatch.web.access import KEY
 from newswatch.web.context import Web, web
-from newswatch.web.params import FeedView
+from newswatch.web.params import BadRequest, FeedView, rule_operator
 from newswatch.web.present import Highlighter, safe_href, shorten
 
 ENTRIES = 50
@@ -90,14 +92,22 @@ def tag_feed(request: Request) -> Response:
 
 
 def search_feed(request: Request) -> Response:
-    """Any view of the feed page (search and filters) as a feed: subscribe to a search."""
+    """Any view of the feed page (search and filters) as a feed: subscribe to a search.
+
+    Found as the feed page finds it (the rule language decides), one entry per story."""
+    current = web(request)
     view = FeedView.from_query(request.query_params)
-    where = view.filter()
-    items = _stories(web(request), where)
-    marks = Highlighter.for_query(where.search)
-    entries = [
-        _entry(request, item, "".join(text for text, _ in marks.summary(item))) for item in items
-    ]
+    try:
+        search = view.search(rule_operator(current.settings))
+    except QueryError as error:
+        raise BadRequest(f"q: {error}") from None
+    with current.sessions() as session:
+        page = story_page(session, search, view.filter(searched=False), limit=ENTRIES)
+    entries = []
+    for story in page.stories:
+        marks = Highlighter(story.found.terms)
+        item = story.found.item
+        entries.append(_entry(request, item, "".join(text for text, _ in marks.summary(item))))
     title = f"newswatch: {view.q}" if view.q else "newswatch: feed"
     return _response(request, title, view.link("/"), entries)
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+# crawler.storage.sources.judge, worst first, and a source not run yet
+HEALTH = ["failing", "degraded", "quiet", "flaky", "ok", "never run"]
+
 
 def _version() -> str:
     try:
@@ -31,11 +34,21 @@ def _ok(schema: str, description: str) -> dict:
         "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}}  # fmt: skip
 
 
+PARTIAL = {
+    "type": "boolean",
+    "description": (
+        "The search stopped after judging its share of articles before the page was full "
+        "(a query the index cannot narrow, such as NOT x alone): `next` searches on."
+    ),
+}
 ERROR = {"description": "The error", "content": {
     "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}  # fmt: skip
 FILTERS = [
-    _query("q", 'Full-text search: words (all must occur), "a phrase", prefix*, -excluded, '
-                "and OR between alternatives.", maxLength=300),
+    _query("q", "Search in the alert rules' language, matched as a rule would match it: "
+                'words (all must occur, in any spelling: Mocro-Maffia = mocromaffia, accents '
+                'and case ignored), "a phrase", prefix*, AND, OR, NOT or -, parentheses, '
+                '"words near"~5, and the fields title:, text:, lang:, source: and tag:.',
+           maxLength=300),
     _query("rule", "Only stories this alert rule matched."),
     _query("tag", "Only articles from sources with this tag (topics are tags)."),
     {**_query("source", "Only this source (repeatable)."), "explode": True},
@@ -44,6 +57,14 @@ FILTERS = [
            format="date"),
     _query("until", "Published (undated: fetched) before this date or moment.", format="date"),
     _query("collapse", "1 hides copies of a story stored under another URL.", enum=["1"]),
+]  # fmt: skip
+PAGING = [
+    _query("order", "newest (the default) or relevance: best match first (bm25 on SQLite, "
+                    "ts_rank of title and lead on PostgreSQL); without words to rank, newest.",
+           enum=["newest", "relevance"]),
+    _query("limit", "How many items a page holds (the server's page size if absent).",
+           "integer", minimum=1, maximum=200),
+    _query("after", "The `next` of the previous page (of the same order)."),
 ]  # fmt: skip
 DATE = {"type": "string", "format": "date-time"}
 ARTICLE = {
@@ -65,7 +86,9 @@ ARTICLE = {
     },
 }  # fmt: skip
 SCHEMAS = {
-    "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
+    "Error": {"type": "object", "properties": {
+        "error": {"type": "string"},
+        "position": _nullable("integer", description="Where in q a query error is (from 1).")}},
     "Article": ARTICLE,
     "ArticleDetail": {"allOf": [{"$ref": "#/components/schemas/Article"}, {
         "type": "object", "properties": {
@@ -74,7 +97,22 @@ SCHEMAS = {
     "ArticlePage": {"type": "object", "properties": {
         "items": {"type": "array", "items": {"$ref": "#/components/schemas/Article"}},
         "next": _nullable("string", description="Pass as `after` for the next page."),
-        "next_url": _nullable("string")}},
+        "next_url": _nullable("string"), "partial": PARTIAL}},
+    "StoryPage": {"type": "object", "properties": {
+        "items": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "size": {"type": "integer"},
+            "outlets": {"type": "array", "items": {"type": "string"}},
+            "title": _nullable("string", description="The title of its first article."),
+            "html_url": {"type": "string"}, "api_url": {"type": "string"},
+            "article": {"$ref": "#/components/schemas/Article"}}}},
+        "next": _nullable("string", description="Pass as `after` for the next page."),
+        "next_url": _nullable("string"), "partial": PARTIAL}},
+    "Index": {"type": "object", "properties": {
+        "title": {"type": "string"}, "description": {"type": "string"},
+        "openapi_url": {"type": "string"},
+        "endpoints": {"type": "array", "items": {"type": "object", "properties": {
+            "method": {"type": "string"}, "path": {"type": "string"},
+            "url": {"type": "string"}, "summary": {"type": "string"}}}}}},
     "Story": {"type": "object", "properties": {
         "id": {"type": "integer"}, "size": {"type": "integer"}, "title": _nullable("string"),
         "outlets": {"type": "array", "items": {"type": "string"}}, "html_url": {"type": "string"},
@@ -100,7 +138,7 @@ SCHEMAS = {
     "Sources": {"type": "object", "properties": {"items": {"type": "array", "items": {
         "type": "object", "properties": {
             "name": {"type": "string"}, "kind": {"type": "string"}, "url": {"type": "string"},
-            "health": {"type": "string", "enum": ["ok", "flaky", "failing", "never run"]},
+            "health": {"type": "string", "enum": HEALTH},
             "articles": {"type": "integer"},
             "last_run_at": _nullable("string", format="date-time"),
             "last_status": _nullable("string"), "last_error": _nullable("string"),
@@ -119,10 +157,19 @@ def document(server: str) -> dict:
                                 "delivery."},
         "servers": [{"url": server}],
         "paths": {
+            "/api/": {"get": {
+                "summary": "This list of endpoints",
+                "responses": _ok("Index", "Every endpoint, with its method and summary")}},
             "/api/articles": {"get": {
-                "summary": "Stored articles, newest first, filtered and searched",
-                "parameters": [*FILTERS, _query("after", "The `next` of the previous page.")],
+                "summary": "Stored articles, filtered and searched, newest or best first",
+                "parameters": [*FILTERS, *PAGING],
                 "responses": {**_ok("ArticlePage", "One page of articles"), "400": ERROR}}},
+            "/api/stories": {"get": {
+                "summary": "Stories with an article in the view, each once, at its first",
+                "description": "A story is listed at its first article in the order asked; "
+                               "`article` is that article, with the search's highlights.",
+                "parameters": [*FILTERS, *PAGING],
+                "responses": {**_ok("StoryPage", "One page of stories"), "400": ERROR}}},
             "/api/articles/{article_id}": {"get": {
                 "summary": "One article with its extracted text",
                 "parameters": [_path("article_id", "Article id")],

@@ -10,6 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from alerts.archive import ResultPage, by_relevance, search_page
+from alerts.query import QueryError
 from crawler.storage.feed import FeedItem
 from newswatch.web import service
 from newswatch.web.access import keyed_link
@@ -22,6 +24,7 @@ from newswatch.web.params import (
     format_cursor,
     parse_cursor,
     positive_int,
+    rule_operator,
 )
 from newswatch.web.present import Highlighter, Segments
 from newswatch.web.security import action_refused
@@ -46,29 +49,73 @@ def render_page(request: Request, template: str, status: int = 200, **context) -
 def feed(request: Request) -> Response:
     current = web(request)
     view = FeedView.from_query(request.query_params)
-    after = parse_cursor(request.query_params.get("after"))
-    page = service.feed_page(current, view, after)
-    where = view.filter()
-    marks = Highlighter.for_query(where.search)
-    rows = [Row(i, marks.title(i.title or i.url), marks.summary(i)) for i in page.items]
+    try:
+        search = view.search(rule_operator(current.settings))
+    except QueryError as error:
+        return _feed_page(request, view, [], 400, query_error=error)
+    after = parse_cursor(request.query_params.get("after"), by_relevance(search, view.order))
+    if view.q and not view.searchable:
+        found = ResultPage((), None)  # "!!!": nothing to search for, and nothing found
+    else:
+        with current.sessions() as session:
+            found = search_page(session, search, view.filter(searched=False),
+                                order=view.order or "newest", after=after,
+                                limit=current.options.page_size)  # fmt: skip
+    rows = []
+    for hit in found.found:
+        marks = Highlighter(hit.terms)
+        rows.append(Row(hit.item, marks.title(hit.item.title or hit.item.url),
+                        marks.summary(hit.item)))  # fmt: skip
+    return _feed_page(
+        request, view, rows, 200, partial=found.partial, examined=found.examined,
+        next_link=view.link("/", after=format_cursor(found.next)) if found.next else None,
+        first_link=view.link("/") if after else None,
+    )  # fmt: skip
+
+
+def _feed_page(
+    request: Request, view: FeedView, rows: list[Row], status: int, **context
+) -> Response:
+    current = web(request)
     atom = (
         f"/feeds/rules/{view.rule}" if view.rule and view.params() == [("rule", view.rule)]
         else view.link("/feeds/search")
     )  # fmt: skip
+    error = context.pop("query_error", None)
+    context.setdefault("next_link", None)
+    context.setdefault("first_link", None)
     return render_page(
         request,
         "feed.html",
+        status,
         title="Search: " + view.q if view.q else "Feed",
         view=view,
         rows=rows,
-        unsearchable=bool(view.q) and where.search is None,
-        next_link=view.link("/", after=format_cursor(page.next)) if page.next else None,
-        first_link=view.link("/") if after else None,
+        unsearchable=bool(view.q) and not view.searchable,
+        query_error=error and _marked_error(view.q, error),
         atom_link=keyed_link(current.options, atom),
         csv_link=keyed_link(current.options, view.link("/export.csv")),
         jsonl_link=keyed_link(current.options, view.link("/export.jsonl")),
         choices=service.choices(current),
+        **{"partial": False, "examined": 0, **context},
     )
+
+
+@dataclass(frozen=True)
+class QueryProblem:
+    """A query that does not parse: the message, and the query cut where the problem is."""
+
+    message: str
+    before: str
+    at: str  # the character at the position (empty: the end of the query)
+    after: str
+
+
+def _marked_error(text: str, error: QueryError) -> QueryProblem:
+    if error.position is None:
+        return QueryProblem(str(error), text, "", "")
+    at = error.position - 1
+    return QueryProblem(str(error), text[:at], text[at : at + 1], text[at + 1 :])
 
 
 def article(request: Request) -> Response:
@@ -132,6 +179,8 @@ async def retry(request: Request) -> Response:
 
 
 def sources(request: Request) -> Response:
+    current = web(request)
     return render_page(
-        request, "sources.html", title="Sources", sources=service.sources(web(request))
-    )
+        request, "sources.html", title="Sources", sources=service.sources(current),
+        failing_after=service.failing_after(current),
+    )  # fmt: skip

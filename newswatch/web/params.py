@@ -5,16 +5,26 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
+from alerts.archive import ORDERS, Position, Search, compile_search
+from alerts.normalize import words
+from alerts.query import QueryError
 from crawler.storage.feed import Cursor, FeedFilter
-from crawler.storage.search import parse_search
+from crawler.storage.search import Ranked
+
+if TYPE_CHECKING:
+    from newswatch.settings import Settings
 
 MAX_QUERY = 300  # characters of search text: longer input is refused, not truncated
+MAX_LIMIT = 200  # articles or stories per API page
 _CURSOR = re.compile(r"^(?:(?P<when>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)|-)~(?P<id>\d{1,18})$")
+# relevance order: the rank key as Python writes a float (repr round-trips it), then the id
+_RANKED = re.compile(r"^r(?P<key>-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)~(?P<id>\d{1,18})$")
 
 
 class BadRequest(ValueError):
@@ -33,12 +43,14 @@ class FeedView:
     since: str = ""
     until: str = ""
     collapse: bool = False
+    order: str = ""  # "relevance"; empty: newest first
 
     @classmethod
     def from_query(cls, params: QueryParams) -> FeedView:
         q = params.get("q", "").strip()
         if len(q) > MAX_QUERY:
             raise BadRequest(f"q: the search is longer than {MAX_QUERY} characters")
+        order = choice(params, "order", ORDERS)
         view = cls(
             q=q,
             rule=params.get("rule", "").strip(),
@@ -48,11 +60,33 @@ class FeedView:
             since=params.get("since", "").strip(),
             until=params.get("until", "").strip(),
             collapse=params.get("collapse", "") in ("1", "on", "true"),
+            order="" if order == ORDERS[0] else order or "",
         )
-        view.filter()  # validate now, so a bad date is a 400 wherever the view is used
+        view.filter(searched=False)  # validate now: a bad date is a 400 wherever it is used
         return view
 
-    def filter(self) -> FeedFilter:
+    @property
+    def searchable(self) -> bool:
+        """Does the search hold a letter or digit? ("!!!" finds nothing, and says so.)"""
+        return bool(words(self.q))
+
+    def search(self, default_operator: str = "AND") -> Search | None:
+        """The search in the rule language (None: none asked); raises QueryError."""
+        return compile_search(self.q, default_operator) if self.searchable else None
+
+    def filter(self, searched: bool = True) -> FeedFilter:
+        """The filters; with `searched`, and the index's narrowing of the search.
+
+        The narrowing alone finds every article the search matches and some it does not:
+        alerts.archive lets the matcher decide (Atom feeds and exports that read this
+        directly show those too). A query that does not parse is a 400.
+        """
+        index = None
+        if searched and self.searchable:
+            try:
+                index = compile_search(self.q).index
+            except QueryError as error:
+                raise BadRequest(f"q: {error}") from None
         return FeedFilter(
             sources=self.sources,
             languages=self.languages,
@@ -60,8 +94,8 @@ class FeedView:
             rule=self.rule or None,
             since=parse_date("since", self.since),
             until=parse_date("until", self.until),
-            search=parse_search(self.q) if self.q else None,
-            searching=bool(self.q),
+            search=index,
+            searching=searched and (index is not None or (bool(self.q) and not self.searchable)),
             collapse=self.collapse,
         )
 
@@ -69,7 +103,7 @@ class FeedView:
         pairs = [("q", self.q), ("rule", self.rule), ("tag", self.tag)]
         pairs += [("source", s) for s in self.sources] + [("lang", s) for s in self.languages]
         pairs += [("since", self.since), ("until", self.until)]
-        pairs += [("collapse", "1" if self.collapse else "")]
+        pairs += [("collapse", "1" if self.collapse else ""), ("order", self.order)]
         return [(key, value) for key, value in pairs if value]
 
     def link(self, path: str, **extra: str | None) -> str:
@@ -96,9 +130,15 @@ def parse_date(name: str, value: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def parse_cursor(value: str | None) -> Cursor | None:
+def parse_cursor(value: str | None, ranked: bool = False) -> Position | None:
+    """A cursor this server handed out; `ranked`: one of relevance order."""
     if not value:
         return None
+    if ranked:
+        found = _RANKED.match(value)
+        if not found:
+            raise BadRequest("after: not a cursor of relevance order this server handed out")
+        return Ranked(float(found["key"]), int(found["id"]))
     found = _CURSOR.match(value)
     if not found:
         raise BadRequest("after: not a cursor this server handed out")
@@ -107,11 +147,26 @@ def parse_cursor(value: str | None) -> Cursor | None:
     return Cursor(moment, int(found["id"]))
 
 
-def format_cursor(cursor: Cursor | None) -> str | None:
+def format_cursor(cursor: Position | None) -> str | None:
     if cursor is None:
         return None
+    if isinstance(cursor, Ranked):
+        return f"r{cursor.key!r}~{cursor.id}"
     when = cursor.published_at
     return f"{when.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}~{cursor.id}" if when else f"-~{cursor.id}"
+
+
+def rule_operator(settings: Settings | None) -> str:
+    """Between words with no operator: the rules' ([alerts] default_operator)."""
+    return settings.alerts.default_operator if settings else "AND"
+
+
+def page_limit(params: QueryParams, default: int) -> int:
+    """`limit`: how many items a page of the API holds, 1 to MAX_LIMIT."""
+    value = positive_int(params, "limit", default)
+    if not value or value > MAX_LIMIT:
+        raise BadRequest(f"limit: expected a whole number from 1 to {MAX_LIMIT}")
+    return value
 
 
 def positive_int(params: QueryParams, name: str, default: int | None = None) -> int | None:

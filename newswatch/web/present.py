@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from alerts.normalize import fold, words
 from alerts.query import Term
+from alerts.render import local_time as labelled_time
 from alerts.snippets import highlights, sentences, snippets
 from crawler.storage.feed import FeedItem
 from crawler.storage.search import SearchQuery
@@ -110,9 +111,8 @@ def paragraphs(text: str | None) -> list[str]:
 
 
 def local_time(moment: datetime | None, zone: ZoneInfo, seconds: bool = False) -> str:
-    if moment is None:
-        return "—"
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M" + (":%S" if seconds else ""))
+    """In the display zone, labelled ("2026-12-05 16:20 CET"), as on the command line."""
+    return labelled_time(moment, zone, seconds=seconds)
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -30,10 +30,12 @@ def routes(static: Path) -> list[BaseRoute]:
         # the feed view's filters, every matching article
         Route("/export.csv", export.csv_export, name="export_csv"),
         Route("/export.jsonl", export.jsonl_export, name="export_jsonl"),
-        # JSON API, described by /api/openapi.json
+        # JSON API, listed at /api/ and described by /api/openapi.json
+        Route("/api/", api.index, name="api_index"),
         Route("/api/openapi.json", api.openapi, name="api_openapi"),
         Route("/api/articles", api.articles, name="api_articles"),
         Route("/api/articles/{article_id:int}", api.article, name="api_article"),
+        Route("/api/stories", api.stories, name="api_stories"),
         Route("/api/stories/{story_id:int}", api.story, name="api_story"),
         Route("/api/rules", api.rules, name="api_rules"),
         Route("/api/deliveries", api.deliveries, name="api_deliveries"),

@@ -10,7 +10,7 @@ from crawler.storage import alert_log, deliveries, feed
 from crawler.storage import sources as source_queries
 from crawler.storage.alert_log import LogEntry, LogPage, RuleSummary
 from crawler.storage.feed import Cursor, FeedItem, FeedPage
-from crawler.storage.sources import SourceHealth
+from crawler.storage.sources import FAILING_AFTER, SourceHealth
 from newswatch.web.context import Web
 from newswatch.web.params import FeedView
 
@@ -82,15 +82,16 @@ def rules(web: Web) -> list[Rule]:
 
 
 def sources(web: Web) -> list[SourceHealth]:
-    """Health of every stored source, plus configured ones that never ran."""
+    """Every configured source's health, as `newswatch status` and `sources` show it
+    (without a configuration: every stored source's)."""
+    configured = web.settings.sources if web.settings else None
     with web.sessions() as session:
-        rows = list(source_queries.source_health(session))
-    stored = {row.name for row in rows}
-    for source in web.settings.sources if web.settings else ():
-        if source.name not in stored:
-            rows.append(SourceHealth(source.name, source.kind, source.urls[0], 0, None, None,
-                                     None, None, None, 0))  # fmt: skip
-    return sorted(rows, key=lambda row: row.name)
+        return source_queries.source_health(session, configured, failing_after(web))
+
+
+def failing_after(web: Web) -> int:
+    """Failed runs in a row that make a source "failing" ([service] failing_after)."""
+    return web.settings.service.health.failing_after if web.settings else FAILING_AFTER
 
 
 def choices(web: Web) -> Choices:
