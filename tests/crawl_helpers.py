@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
+
+from newswatch.demo.server import Route, serve
 
 
 def write_config(path: Path, sources: list[dict[str, Any]], **crawl: Any) -> Path:
@@ -36,6 +40,18 @@ def newswatch(
         capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **env} if env else None,
     )  # fmt: skip
+
+
+@contextlib.contextmanager
+def serving(route: Route, host: str = "127.0.0.1") -> Iterator[str]:
+    """A loopback HTTP server answering with `route` while the block runs; its base URL."""
+    server, thread = serve(host, 0, route)
+    try:
+        yield server.base_url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def through_proxy(proxy_url: str) -> dict[str, str]:

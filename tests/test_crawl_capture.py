@@ -11,21 +11,16 @@ import re
 import threading
 from collections import Counter
 
-from newswatch.demo.server import Request, Response, serve, text
+from newswatch.demo.server import Request, Response, text
 from newswatch.demo.url_shapes import UrlShapesOutlet
-from tests.crawl_helpers import execute, newswatch, rows, through_proxy, write_config
+from tests.crawl_helpers import execute, newswatch, rows, serving, through_proxy, write_config
 
 
 @contextlib.contextmanager
 def strict_outlet(**options):
     outlet = UrlShapesOutlet(**options)
-    server, thread = serve("127.0.0.1", 0, outlet)
-    try:
-        yield outlet, through_proxy(server.base_url)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(outlet) as base_url:
+        yield outlet, through_proxy(base_url)
 
 
 def feed_source(outlet: UrlShapesOutlet, **options) -> dict:

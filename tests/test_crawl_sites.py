@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 from datetime import UTC, datetime, timedelta
 
-from newswatch.demo.server import Request, Response, serve, text
-from tests.crawl_helpers import newswatch, rows, write_config
+from newswatch.demo.server import Request, Response, text
+from tests.crawl_helpers import newswatch, rows, serving, write_config
 
 PARAGRAPH = (
     "La coopération policière entre la Belgique et le Maroc s'intensifie : les deux pays "
@@ -69,14 +69,8 @@ class Outlet:
 @contextlib.contextmanager
 def outlet_served():
     outlet = Outlet()
-    server, thread = serve("127.0.0.1", 0, outlet)
-    outlet.base = server.base_url
-    try:
+    with serving(outlet) as outlet.base:
         yield outlet
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def test_a_site_is_discovered_on_its_first_run_and_its_endpoints_remembered(tmp_path, database_url):

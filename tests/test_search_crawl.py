@@ -12,8 +12,8 @@ import contextlib
 import json
 from urllib.parse import quote, urlsplit
 
-from newswatch.demo.server import Request, Response, serve, text
-from tests.crawl_helpers import newswatch, rows, through_proxy, write_config
+from newswatch.demo.server import Request, Response, text
+from tests.crawl_helpers import newswatch, rows, serving, through_proxy, write_config
 
 PARAGRAPH = (
     "La coopération policière entre la Belgique et le Maroc s'intensifie : les deux pays "
@@ -118,13 +118,8 @@ class Internet:
 @contextlib.contextmanager
 def internet_served():
     internet = Internet()
-    server, thread = serve("127.0.0.1", 0, internet)
-    try:
-        yield internet, through_proxy(server.base_url)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(internet) as base_url:
+        yield internet, through_proxy(base_url)
 
 
 def search(name: str, provider: str, endpoint: str | None = None, **options) -> dict:
