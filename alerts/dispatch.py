@@ -31,7 +31,7 @@ from sqlalchemy import Engine
 from alerts import claims
 from alerts.channels import CHANNELS
 from alerts.channels.console import ConsoleChannel
-from alerts.config import DEFAULT_CLAIM_LEASE, AlertSettings, RetryPolicy
+from alerts.config import AlertSettings, RetryPolicy
 from alerts.digest import period_start
 from alerts.errors import DeliveryError, PermanentError
 from alerts.render import AlertItem, AlertMessage, Rendered, render
@@ -42,7 +42,6 @@ from crawler.storage.engine import sessions
 from crawler.storage.stories import StorySummary
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(seconds=DEFAULT_CLAIM_LEASE)  # the default; settings.claim_lease_seconds rules
 CLAIM_BATCH = 500  # deliveries claimed at once by one round
 _DIGEST_IDS = uuid.UUID("6f1c2a52-4d0e-4a8e-9a57-2b1f0f7c9e11")
 

@@ -18,7 +18,7 @@ from luqum import tree
 from luqum.exceptions import IllegalCharacterError, ParseError
 from luqum.thread import parse as luqum_parse
 
-from alerts.normalize import fold, words
+from alerts.normalize import words
 
 TEXT_FIELDS = {"title": "title", "text": "text", "body": "text"}
 META_FIELDS = {"lang": "lang", "language": "lang", "source": "source", "tag": "tag", "tags": "tag"}
@@ -284,8 +284,3 @@ def _meta(item: tree.Phrase | tree.Word, field: str) -> Meta:
     if not folded:
         raise QueryError(f"{field}: needs a value", _at(item))
     return Meta(field, folded, prefix)
-
-
-def fold_value(value: str) -> str:
-    """A language code, source name or tag as Meta values compare it."""
-    return " ".join(words(fold(value)))

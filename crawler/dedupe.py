@@ -130,12 +130,11 @@ class Overlap:
     """How much two texts share, measured exactly on their shingles."""
 
     containment: float  # shared shingles / shingles of the shorter text
-    jaccard: float  # shared shingles / shingles of both
 
 
 def overlap(a: np.ndarray, b: np.ndarray) -> Overlap:
     """Overlap of two shingle sets (as returned by shingles)."""
     if len(a) == 0 or len(b) == 0:
-        return Overlap(0.0, 0.0)
+        return Overlap(0.0)
     shared = len(np.intersect1d(a, b, assume_unique=True))
-    return Overlap(shared / min(len(a), len(b)), shared / (len(a) + len(b) - shared))
+    return Overlap(shared / min(len(a), len(b)))

@@ -18,7 +18,7 @@ from trafilatura.settings import Extractor, set_date_params
 from trafilatura.utils import load_html
 
 from crawler.bylines import page_authors
-from crawler.items import ArticlePage, Extracted, FeedHints
+from crawler.items import Extracted, FeedHints
 from crawler.urls import absolute_url
 
 logger = logging.getLogger(__name__)
@@ -294,16 +294,4 @@ def extract_article(
         site_name=hints.site_name or document.sitename,
         image_url=absolute_url(url, document.image) or hints.image_url,
         declared_canonical=_declared_canonical(tree, url),
-    )
-
-
-def extract_page(page: ArticlePage, options: ExtractOptions = DEFAULT_OPTIONS) -> Extracted:
-    """Decode and extract one fetched page.
-
-    Module-level, and in a module that does not import Scrapy, so an extraction
-    worker process stays small.
-    """
-    html = decode_html(page.body, page.declared_encoding)
-    return extract_article(
-        html, page.final_url, page.hints, language_hint=page.language_hint, options=options
     )

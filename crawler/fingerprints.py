@@ -50,8 +50,8 @@ def extract_and_fingerprint(
 ) -> tuple[Extracted, Fingerprint]:
     """Extract one fetched page and fingerprint it: the CPU work of an extraction worker.
 
-    Like crawler.extract.extract_page, module-level and free of Scrapy, so a worker process
-    stays small; the HTML is decoded once for both.
+    Module-level and in a module that does not import Scrapy, so an extraction worker
+    process stays small; the HTML is decoded once for both.
     """
     html = decode_html(page.body, page.declared_encoding)
     extracted = extract_article(

@@ -49,9 +49,9 @@ def test_a_text_in_the_same_template_is_no_copy():
     assert not is_copy(found, evidence(sibling), evidence(TEXT))  # ... but not in figures
     # between 0.6 and 0.8 in common, a copy must also keep the names and figures
     keys = ["pair:julien moinil", "acro:dgsn", "num:900000"]
-    assert is_copy(Overlap(0.7, 0.5), keys, [*keys, "acro:dgst"])
-    assert not is_copy(Overlap(0.7, 0.5), keys, ["pair:els de smet", "acro:ocam"])
-    assert not is_copy(Overlap(0.5, 0.4), keys, keys)
+    assert is_copy(Overlap(0.7), keys, [*keys, "acro:dgst"])
+    assert not is_copy(Overlap(0.7), keys, ["pair:els de smet", "acro:ocam"])
+    assert not is_copy(Overlap(0.5), keys, keys)
     assert agreement(keys, []) is None
 
 
