@@ -1,11 +1,10 @@
-"""Store each article once: exact de-duplication and the commit, before it counts as done."""
+"""Store each article once, in its story, and commit before it counts as done."""
 
 from __future__ import annotations
 
 from scrapy.crawler import Crawler
 
-from crawler import items
-from crawler.storage import articles
+from crawler import items, placement
 
 
 class StorePipeline:
@@ -21,7 +20,7 @@ class StorePipeline:
 
     def process_item(self, article: items.Article) -> items.Article:
         with self.sessions() as session:
-            stored = articles.add_article(session, self.source_ids[article.source], article)
+            stored = placement.add_article(session, self.source_ids[article.source], article)
         # Counted only after the commit inside add_article: a crash before it loses
         # nothing that was reported stored.
         self.recorder.stored(article.source, stored.outcome)

@@ -1,4 +1,4 @@
-"""Queries on articles: store one with exact de-duplication, look them up, list the feed."""
+"""Queries on articles: insert one, find one by URL or content hash, list the feed."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from crawler import items
-from crawler.fingerprints import fingerprint
-from crawler.storage import backlog, stories
-from crawler.storage.models import Article, Source, Story
+from crawler.storage.models import Article, Source
 
 
 class Outcome(enum.Enum):
@@ -31,41 +28,56 @@ class Stored:
 
 
 def add_article(session: Session, source_id: int, article: items.Article) -> Stored:
-    """Store `article` once per canonical URL, in the story it belongs to.
+    """Compatibility: store `article` in its story; crawler.placement.add_article decides.
 
-    The story is the one of identical text, else of a near-duplicate, else of an article
-    sharing rare evidence in the time window (crawler.storage.stories), else a new one.
-    Commits, so the article is durable before the caller reports it done.
+    Kept for callers written before placement left storage (tests, bench/stories.py);
+    new code calls crawler.placement directly. Imported here, not at the top: storage
+    sits below placement.
     """
-    existing = session.execute(
-        select(Article.id, Article.story_id).where(Article.url == article.url)
-    ).first()
-    if existing:
-        backlog.forget(session, {article.link_key})
-        session.commit()
-        return Stored(Outcome.KNOWN_URL, existing.id, existing.story_id)
+    from crawler import placement
 
-    prints = article.fingerprint or fingerprint(article.text)
-    dated_at = article.published_at or article.fetched_at
-    original = session.execute(
+    return placement.add_article(session, source_id, article)
+
+
+def by_url(session: Session, url: str) -> Row | None:
+    """The id and story id of the article stored under this canonical URL, if any."""
+    return session.execute(select(Article.id, Article.story_id).where(Article.url == url)).first()
+
+
+def first_with_hash(session: Session, content_hash: str) -> Row | None:
+    """The id and story id of the first article stored with this content hash, if any."""
+    return session.execute(
         select(Article.id, Article.story_id)
-        .where(Article.content_hash == article.content_hash)
+        .where(Article.content_hash == content_hash)
         .order_by(Article.id)
         .limit(1)
     ).first()
-    if original:
-        placement = stories.Placement(
-            original.story_id, original.id, f"same text as article #{original.id}"
-        )
-    else:
-        placement = stories.place(session, article.text, prints, dated_at, article.language)
-    story_id = placement.story_id
-    if story_id is None:
-        story = Story()
-        session.add(story)
-        session.flush()
-        story_id = story.id
 
+
+def texts(session: Session, article_ids: Iterable[int]) -> Sequence[Row]:
+    """Id, story id and text of these articles."""
+    return session.execute(
+        select(Article.id, Article.story_id, Article.text).where(Article.id.in_(list(article_ids)))
+    ).all()
+
+
+def languages(session: Session, article_ids: Iterable[int]) -> dict[int, str | None]:
+    return dict(
+        session.execute(
+            select(Article.id, Article.language).where(Article.id.in_(list(article_ids)))
+        ).all()
+    )
+
+
+def insert(
+    session: Session,
+    source_id: int,
+    article: items.Article,
+    story_id: int,
+    duplicate_of: int | None,
+    reason: str,
+) -> int:
+    """Insert the article row (flushed, not committed); IntegrityError if its URL is taken."""
     row = Article(
         source_id=source_id,
         url=article.url,
@@ -82,30 +94,13 @@ def add_article(session: Session, source_id: int, article: items.Article) -> Sto
         image_url=article.image_url,
         content_hash=article.content_hash,
         story_id=story_id,
-        duplicate_of_id=placement.duplicate_of,
-        story_reason=placement.reason,
+        duplicate_of_id=duplicate_of,
+        story_reason=reason,
         fetched_at=article.fetched_at,
     )
     session.add(row)
-    try:
-        session.flush()
-        # A copy tells the story again in the same words: its keys are not new to the story.
-        fresh = None if placement.story_id is None else ()
-        if placement.story_id is not None and placement.duplicate_of is None:
-            fresh = {key for key, _ in prints.evidence} - placement.known_keys
-        stories.index(session, row.id, story_id, prints, dated_at, counted=fresh)
-        # Stored: the link no longer waits in the backlog (over a cap, or for a retry).
-        backlog.forget(session, {article.link_key, article.url})
-        session.commit()
-    except IntegrityError:
-        # Another writer stored the same URL between our check and our insert.
-        session.rollback()
-        winner = session.execute(
-            select(Article.id, Article.story_id).where(Article.url == article.url)
-        ).one()
-        return Stored(Outcome.KNOWN_URL, winner.id, winner.story_id)
-    outcome = Outcome.DUPLICATE_TEXT if placement.duplicate_of else Outcome.NEW
-    return Stored(outcome, row.id, story_id)
+    session.flush()
+    return row.id
 
 
 def known_urls(session: Session, urls: Iterable[str]) -> set[str]:

@@ -1,39 +1,19 @@
-"""Queries on stories: place a new article (near-duplicate or shared evidence), index it, list."""
+"""Queries on stories: candidates for placing an article, its index rows, listings."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, distinct, func, insert, select
+from sqlalchemy import Row, Select, distinct, func, insert, select
 from sqlalchemy.orm import Session
 
 from crawler import items
-from crawler.dedupe import COPY_CONTAINMENT, overlap, shingles
-from crawler.evidence import kind
 from crawler.storage import dialect
 from crawler.storage.models import Article, Source, Story
 from crawler.storage.models.stories import ArticleBand, ArticleEvidence, EvidenceCount
-from crawler.stories import WINDOW, Candidate, choose, explain, is_copy, rare_keys
-
-MAX_NEAR_CANDIDATES = 20  # most band-sharing articles verified on their text; a bounded cost
-MAX_EVIDENCE_ARTICLES = 50  # most key-sharing articles in the window assessed
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where a new article belongs: an existing story (and why) or a new one (story_id None)."""
-
-    story_id: int | None
-    duplicate_of: int | None
-    reason: str
-    # evidence keys the story was seen to carry already: not counted again as a new telling
-    known_keys: frozenset[str] = frozenset()
-
-
-NEW_STORY = Placement(None, None, "first")
 
 
 def place(
@@ -42,129 +22,90 @@ def place(
     fingerprint: items.Fingerprint,
     dated_at: datetime,
     language: str | None = None,
-) -> Placement:
-    """The story a new article joins: a near-duplicate's, else one sharing rare evidence."""
-    near = near_duplicate(session, text, fingerprint)
-    if near is not None:
-        return near
-    return related(session, fingerprint, dated_at, language) or NEW_STORY
+):
+    """Compatibility for bench/stories.py: crawler.placement.place decides now.
 
-
-def near_duplicate(session: Session, text: str, fingerprint: items.Fingerprint) -> Placement | None:
-    """A stored article whose text this one copies, verified exactly on shingles.
-
-    The band index gives candidates at the cost of one index probe per band; only the few
-    sharing the most bands are compared on their text. Texts alike but for their figures
-    (two reports in one template) are not copies.
+    Imported here, not at the top: storage sits below placement.
     """
-    if not fingerprint.bands:
-        return None
-    shared = func.count().label("shared")
-    candidates = session.execute(
-        select(ArticleBand.article_id, shared)
-        .where(ArticleBand.key.in_(list(fingerprint.bands)))
-        .group_by(ArticleBand.article_id)
-        .order_by(shared.desc(), ArticleBand.article_id)
-        .limit(MAX_NEAR_CANDIDATES)
-    ).all()
-    if not candidates:
-        return None
-    mine, my_keys = shingles(text), [key for key, _ in fingerprint.evidence]
-    stored = session.execute(
-        select(Article.id, Article.story_id, Article.text).where(
-            Article.id.in_([row.article_id for row in candidates])
+    from crawler import placement
+
+    return placement.place(session, text, fingerprint, dated_at, language)
+
+
+def new_story(session: Session) -> int:
+    """Open an empty story; its id (flushed, not committed)."""
+    story = Story()
+    session.add(story)
+    session.flush()
+    return story.id
+
+
+def story_count(session: Session) -> int:
+    """How many stories the archive holds (ids are never reused)."""
+    return session.scalar(select(func.max(Story.id))) or 0
+
+
+def band_candidates(session: Session, bands: Iterable[str], limit: int) -> list[int]:
+    """Ids of the articles sharing the most of these band keys, most first (at most `limit`)."""
+    return list(
+        session.scalars(
+            select(ArticleBand.article_id)
+            .where(ArticleBand.key.in_(list(bands)))
+            .group_by(ArticleBand.article_id)
+            .order_by(func.count().desc(), ArticleBand.article_id)
+            .limit(limit)
         )
-    ).all()
-    best = None
-    for row in sorted(stored, key=lambda row: row.id):
-        found = overlap(mine, shingles(row.text))
-        if found.containment < COPY_CONTAINMENT:
-            continue  # most candidates: no need to read their evidence
-        if not is_copy(found, my_keys, _stored_text_evidence(session, row.id)):
-            continue
-        if best is None or found.containment > best[1].containment:
-            best = (row, found)
-    if best is None:
-        return None
-    row, found = best
-    share = f"{found.containment:.0%} of the shorter text in common"
-    return Placement(row.story_id, row.id, f"near-duplicate of #{row.id} ({share})")
-
-
-def _stored_text_evidence(session: Session, article_id: int) -> list[str]:
-    """The evidence keys stored for an article, as its text alone gives them (no links).
-
-    Read from the index rather than recomputed: evidence extraction is the costliest
-    step of placing an article, and copies of a wire story meet it for every candidate.
-    """
-    keys = session.scalars(
-        select(ArticleEvidence.key).where(ArticleEvidence.article_id == article_id)
     )
-    return [key for key in keys if kind(key) != "link"]
 
 
-def related(
-    session: Session,
-    fingerprint: items.Fingerprint,
-    dated_at: datetime,
-    language: str | None = None,
-) -> Placement | None:
-    """A story of the time window whose member shares enough rare evidence with this article."""
-    labels = dict(fingerprint.evidence)
-    if not labels:
-        return None
-    window = (ArticleEvidence.dated_at >= dated_at - WINDOW) & (
-        ArticleEvidence.dated_at <= dated_at + WINDOW
+def evidence_keys(session: Session, article_id: int) -> list[str]:
+    """The evidence keys indexed for an article."""
+    return list(
+        session.scalars(select(ArticleEvidence.key).where(ArticleEvidence.article_id == article_id))
     )
-    counts = dict(
+
+
+def _dated_between(since: datetime, until: datetime):
+    return (ArticleEvidence.dated_at >= since) & (ArticleEvidence.dated_at <= until)
+
+
+def stories_per_key(
+    session: Session, keys: Iterable[str], since: datetime, until: datetime
+) -> dict[str, int]:
+    """For each of these keys found between `since` and `until`: how many stories carry it."""
+    return dict(
         session.execute(
             select(ArticleEvidence.key, func.count(distinct(ArticleEvidence.story_id)))
-            .where(ArticleEvidence.key.in_(list(labels)), window)
+            .where(ArticleEvidence.key.in_(list(keys)), _dated_between(since, until))
             .group_by(ArticleEvidence.key)
         ).all()
     )
-    spread = dict(
+
+
+def archive_spread(session: Session, keys: Iterable[str]) -> dict[str, int]:
+    """For each of these keys: in how many stories of the whole archive it was counted."""
+    return dict(
         session.execute(
             select(EvidenceCount.key, EvidenceCount.stories).where(
-                EvidenceCount.key.in_(list(counts))
+                EvidenceCount.key.in_(list(keys))
             )
         ).all()
     )
-    archive_stories = session.scalar(select(func.max(Story.id))) or 0
-    rare = rare_keys(counts, spread, archive_stories)
-    if not rare:
-        return None
-    postings = session.execute(
+
+
+def postings(
+    session: Session, keys: Iterable[str], since: datetime, until: datetime
+) -> Sequence[Row]:
+    """(article id, story id, key) of each article dated in the window carrying these keys."""
+    return session.execute(
         select(ArticleEvidence.article_id, ArticleEvidence.story_id, ArticleEvidence.key).where(
-            ArticleEvidence.key.in_(sorted(rare)), window
+            ArticleEvidence.key.in_(sorted(keys)), _dated_between(since, until)
         )
     ).all()
-    shared: dict[tuple[int, int], set[str]] = defaultdict(set)
-    for article_id, story_id, key in postings:
-        shared[(article_id, story_id)].add(key)
-    # Thin overlaps cannot pass assess(); keep the best-supported few for the size query.
-    top = sorted(shared.items(), key=lambda item: (-len(item[1]), item[0][0]))
-    top = top[:MAX_EVIDENCE_ARTICLES]
-    totals = _evidence_totals(session, [article_id for (article_id, _), _ in top])
-    languages = dict(
-        session.execute(
-            select(Article.id, Article.language).where(Article.id.in_(list(totals)))
-        ).all()
-    )
-    candidates = [
-        Candidate(article_id, story_id, frozenset(keys), totals.get(article_id, len(keys)),
-                  languages.get(article_id))
-        for (article_id, story_id), keys in top
-    ]  # fmt: skip
-    join = choose(candidates, len(labels), counts, language)
-    if join is None:
-        return None
-    known = frozenset(key for (_, story), keys in shared.items() if story == join.story_id
-                      for key in keys)  # fmt: skip
-    return Placement(join.story_id, None, explain(join, labels), known)
 
 
-def _evidence_totals(session: Session, article_ids: list[int]) -> dict[int, int]:
+def evidence_totals(session: Session, article_ids: list[int]) -> dict[int, int]:
+    """How many evidence keys each of these articles has."""
     if not article_ids:
         return {}
     return dict(
