@@ -4,16 +4,19 @@ Order: publication date, newest first, then id; undated articles come last, newe
 first (the order of `newswatch articles`). A page ends with a cursor (the last row's date
 and id) and the next page starts strictly after it, so page 2,000 costs what page 1 costs:
 no OFFSET, and both halves of the order walk the indexes on published_at and id.
+
+`iter_feed` is the one read of a whole view (the exports of the command line and the web):
+it yields a page at a time, so an export never holds the archive in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from crawler.storage import search
 from crawler.storage.models import Article, Source
@@ -34,6 +37,9 @@ class FeedFilter:
     search: SearchQuery | None = None
     searching: bool = False  # a search was asked for: with no usable words it finds nothing
     collapse: bool = False  # hide copies stored under another URL
+    # One row per story: its first stored article among those the other filters keep
+    # (`--collapse` and the exports' collapse=1).
+    per_story: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,31 +76,40 @@ class FeedPage:
     next: Cursor | None  # None: this is the last page
 
 
-def _conditions(session: Session, where: FeedFilter) -> list:
+def _conditions(session: Session, where: FeedFilter, table=Article) -> list:
+    """The filters as conditions on `table` (articles, or an alias of it)."""
     conditions = []
     if where.sources:
         names = select(Source.id).where(Source.name.in_(where.sources))
-        conditions.append(Article.source_id.in_(names))
+        conditions.append(table.source_id.in_(names))
     if where.languages:
-        conditions.append(Article.language.in_(where.languages))
+        conditions.append(table.language.in_(where.languages))
     if where.tag:
-        conditions.append(Article.source_id.in_(source_ids_with_tag(session, where.tag)))
+        conditions.append(table.source_id.in_(source_ids_with_tag(session, where.tag)))
     if where.rule:
         matched = select(AlertMatch.story_id).where(AlertMatch.rule == where.rule)
-        conditions.append(Article.story_id.in_(matched))
+        conditions.append(table.story_id.in_(matched))
     # An article without a publication date is dated by when it was fetched.
-    undated = Article.published_at.is_(None)
+    undated = table.published_at.is_(None)
     if where.since:
-        conditions.append(or_(Article.published_at >= where.since,
-                              undated & (Article.fetched_at >= where.since)))  # fmt: skip
+        conditions.append(or_(table.published_at >= where.since,
+                              undated & (table.fetched_at >= where.since)))  # fmt: skip
     if where.until:
-        conditions.append(or_(Article.published_at < where.until,
-                              undated & (Article.fetched_at < where.until)))  # fmt: skip
+        conditions.append(or_(table.published_at < where.until,
+                              undated & (table.fetched_at < where.until)))  # fmt: skip
     if where.search is not None or where.searching:
-        dialect = session.get_bind().dialect.name
-        conditions.append(search.matches(dialect, where.search))
+        found = search.matches(session.get_bind().dialect.name, where.search)
+        if table is not Article:  # the index's condition is spelt on `articles` itself
+            found = table.id.in_(select(Article.id).where(found).correlate(None))
+        conditions.append(found)
     if where.collapse:
-        conditions.append(Article.duplicate_of_id.is_(None))
+        conditions.append(table.duplicate_of_id.is_(None))
+    if where.per_story:
+        # Correlated on the story, so a page costs its own rows, not the whole view.
+        earlier = aliased(Article)
+        others = _conditions(session, replace(where, per_story=False), earlier)
+        conditions.append(~exists().where(earlier.story_id == table.story_id,
+                                          earlier.id < table.id, *others))  # fmt: skip
     return conditions
 
 
@@ -139,11 +154,22 @@ def feed_page(
     return FeedPage(tuple(items), cursor)
 
 
-def iter_feed(session: Session, where: FeedFilter, batch: int = 500) -> Iterator[FeedItem]:
-    """Every article of the feed, newest first, read a page at a time (for exports)."""
+PageReader = Callable[[Session, FeedFilter, Cursor | None, int], FeedPage]
+
+
+def iter_feed(
+    session: Session, where: FeedFilter, batch: int = 500, *, pages: PageReader | None = None
+) -> Iterator[FeedItem]:
+    """Every article of the view, newest first, read and yielded `batch` rows at a time.
+
+    The one read of a whole view: the command line and the web export through it, so the
+    same filters give the same rows, and only one page is held at a time. `pages` reads a
+    page (default `feed_page`); a search passes its own (alerts.archive judges the rows).
+    """
+    read = pages or feed_page
     after = None
     while True:
-        page = feed_page(session, where, after, batch)
+        page = read(session, where, after, batch)
         yield from page.items
         if page.next is None:
             return

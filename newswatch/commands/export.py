@@ -9,15 +9,18 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+from sqlalchemy.orm import Session
 
-from crawler.storage import articles as article_queries
+from alerts.archive import Search, search_page
+from crawler.storage import feed
+from crawler.storage.feed import Cursor, FeedFilter, FeedItem, FeedPage
 from newswatch.app import App
-from newswatch.commands.options import article_filters, config_option
-from newswatch.commands.review import article_filter
+from newswatch.commands.options import article_filters, config_option, feed_search
 
 FIELDS = (
     "id", "source", "url", "title", "author", "published_at", "language", "site_name",
@@ -28,6 +31,23 @@ FIELDS = (
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection);
 # a leading apostrophe makes it text. Crawled titles are untrusted, so CSV cells get it.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BATCH = 200  # rows read, and written, at a time
+# Articles the matcher may judge per page of an export: an export wants them all.
+EXPORT_BUDGET = 1_000_000
+
+
+def export_items(session: Session, where: FeedFilter, search: Search | None) -> Iterator[FeedItem]:
+    """Every article of the view, newest first, a page at a time: both exports read this.
+
+    A search is the rule language's (alerts.archive): the index narrows, the matcher decides.
+    """
+
+    def judged(session: Session, where: FeedFilter, after: Cursor | None, limit: int):
+        page = search_page(session, search, where, after=after, limit=limit,
+                           budget=EXPORT_BUDGET)  # fmt: skip
+        return FeedPage(tuple(hit.item for hit in page.found), page.next)  # type: ignore[arg-type]
+
+    return feed.iter_feed(session, where, BATCH, pages=judged)
 
 
 def csv_safe(record: dict) -> dict:
@@ -57,31 +77,39 @@ def export_record(article, source: str, zone: ZoneInfo) -> dict:
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
     help="Write here instead of standard output.",
 )  # fmt: skip
-@article_filters
+@article_filters(search=True)
 @click.pass_obj
 def export(app: App, fmt: str, output: Path | None, **filters) -> None:
-    """Export stored articles, newest first, with the same filters as `articles`.
+    """Export stored articles, newest first: the rows of the web's export with these filters.
+
+    --text searches as the web's search box does; --collapse keeps one row per story.
 
     \b
     Examples:
       newswatch export --format csv -o feed.csv --since 2026-11-01
-      newswatch export --lang nl | jq .title
+      newswatch export --lang nl --text 'mocro*' | jq .title
     """
-    with app.sessions()() as session:
-        rows = article_queries.list_articles(session, article_filter(**filters), limit=None)
+    where, search = feed_search(**filters, default_operator=app.settings.alerts.default_operator)
     zone = app.settings.display.zone
     stream = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    count = 0
     try:
-        if fmt == "csv":
-            writer = csv.DictWriter(stream, fieldnames=FIELDS)
-            writer.writeheader()
-            writer.writerows(csv_safe(export_record(a, s, zone)) for a, s in rows)
-        else:
-            for article, source in rows:
-                record = export_record(article, source, zone)
-                stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        with app.sessions()() as session:
+            records = (
+                export_record(item, item.source, zone)
+                for item in export_items(session, where, search)
+            )
+            if fmt == "csv":
+                writer = csv.DictWriter(stream, fieldnames=FIELDS)
+                writer.writeheader()
+            for record in records:
+                count += 1
+                if fmt == "csv":
+                    writer.writerow(csv_safe(record))
+                else:
+                    stream.write(json.dumps(record, ensure_ascii=False) + "\n")
     finally:
         if output:
             stream.close()
     if output:
-        click.echo(f"wrote {len(rows)} articles to {output}", err=True)
+        click.echo(f"wrote {count} articles to {output}", err=True)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
+from alerts.archive import Search, compile_search
+from alerts.normalize import words
+from alerts.query import QueryError
+from crawler.storage.feed import FeedFilter
 from newswatch.app import App
 
 
@@ -42,8 +47,19 @@ class DateType(click.ParamType):
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def article_filters(command):
-    """The filters of the stored feed, shared by `articles` and `export`."""
+def article_filters(command=None, *, search: bool = False):
+    """The filters of the stored feed, shared by `articles` and `export`.
+
+    With `search`, --text is a search in the rule language (as the web's search box)
+    rather than a substring.
+    """
+    if command is None:
+        return lambda command: article_filters(command, search=search)
+    text_help = (
+        "Search in the rule language, as the web's search box does (e.g. 'mocro* -sport')."
+        if search
+        else "Title or body contains this text (case-insensitive)."
+    )
     for option in reversed(
         [
             click.option("--source", "sources", multiple=True, metavar="NAME",
@@ -52,11 +68,35 @@ def article_filters(command):
                          help="Only this language, e.g. de (repeatable)."),
             click.option("--since", type=DateType(), help="Published on or after this date."),
             click.option("--until", type=DateType(), help="Published before this date."),
-            click.option("--text", metavar="WORDS",
-                         help="Title or body contains this text (case-insensitive)."),
+            click.option("--text", metavar="WORDS", help=text_help),
             click.option("--collapse", is_flag=True,
                          help="One line per story: its first article, with the story's size."),
         ]
     ):  # fmt: skip
         command = option(command)
     return command
+
+
+def feed_search(
+    sources, languages, since, until, text, collapse, default_operator: str = "AND"
+) -> tuple[FeedFilter, Search | None]:
+    """The feed view and search these options ask for, as the web export reads its query.
+
+    Raises click.BadParameter (with the position) when --text does not parse.
+    """
+    text, searched = (text or "").strip(), None  # the web strips its `q` too
+    if text and words(text):
+        try:
+            searched = compile_search(text, default_operator)
+        except QueryError as error:
+            raise click.BadParameter(str(error), param_hint="--text") from None
+    where = FeedFilter(
+        sources=tuple(sources), languages=tuple(languages), since=since, until=until,
+        searching=bool(text) and searched is None,  # no word to search for: finds nothing
+    )  # fmt: skip
+    return per_story(where, collapse), searched
+
+
+def per_story(where: FeedFilter, collapse: bool) -> FeedFilter:
+    """An export's collapse, on the command line and the web: one row per story."""
+    return replace(where, collapse=False, per_story=collapse)

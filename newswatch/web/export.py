@@ -15,35 +15,21 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from alerts.archive import Search, search_page
+from alerts.archive import Search
 from alerts.query import QueryError
-from crawler.storage import feed
-from newswatch.commands.export import FIELDS, csv_safe, export_record
+from newswatch.commands.export import BATCH, FIELDS, csv_safe, export_items, export_record
+from newswatch.commands.options import per_story
 from newswatch.web.context import Web, web
 from newswatch.web.params import BadRequest, FeedView, rule_operator
 
-BATCH = 200  # rows per chunk written to the client
-# Articles the matcher may judge per page of an export: an export wants them all.
-EXPORT_BUDGET = 1_000_000
-
 
 def _records(current: Web, view: FeedView, search: Search | None) -> Iterator[dict]:
-    """Every article of the view, as the feed page finds them (the rule language decides)."""
-    if search is None:
-        with current.sessions() as session:
-            for item in feed.iter_feed(session, view.filter()):
-                yield export_record(item, item.source, current.zone)
-        return
-    after = None
-    while True:
-        with current.sessions() as session:
-            page = search_page(session, search, view.filter(searched=False), after=after,
-                               limit=BATCH, budget=EXPORT_BUDGET)  # fmt: skip
-        for hit in page.found:
-            yield export_record(hit.item, hit.item.source, current.zone)
-        if page.next is None:
-            return
-        after = page.next
+    """Every article of the view, read as `newswatch export` reads it (the same rows)."""
+    # Without a search, `filter()` keeps "q=!!!" (no word to search for) finding nothing.
+    where = per_story(view.filter(searched=search is None), view.collapse)
+    with current.sessions() as session:
+        for item in export_items(session, where, search):
+            yield export_record(item, item.source, current.zone)
 
 
 def _csv(records: Iterator[dict]) -> Iterator[str]:
