@@ -109,6 +109,8 @@ def test_every_configured_source_once_by_name_never_run_included(engine):
                 runs.finish_run(session, runs.start_run(session, ids[name]), totals)
         found = source_health(session, configured("c", "b", "a"), failing_after=2)
         every_stored = source_health(session, None)
+        # a file kept only to read the archive configures none: every stored source
+        none_configured = source_health(session, ())
         query = select(CrawlRun.source_id, CrawlRun.finished_at).order_by(CrawlRun.id)
         ended = {name: [at for owner, at in session.execute(query) if owner == ids[name]]
                  for name in ids}  # fmt: skip
@@ -122,6 +124,7 @@ def test_every_configured_source_once_by_name_never_run_included(engine):
     assert found[1].consecutive_failures == 2 and found[1].last_error == DNS
     assert found[2].kind == "feed" and found[2].url == "https://c.example/feed"
     assert [s.name for s in every_stored] == ["a", "b", "removed"]
+    assert [s.name for s in none_configured] == ["a", "b", "removed"]
     assert every_stored[1].health == "flaky"  # fewer than the default 3
 
 

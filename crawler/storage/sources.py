@@ -156,8 +156,10 @@ def source_health(
     configured: Sequence[config.Source] | None,
     failing_after: int = FAILING_AFTER,
 ) -> list[SourceHealth]:
-    """The health of every configured source, by name, those never run included (None:
-    of every stored source), from its runs and the service's schedule (see `judge`)."""
+    """The health of every configured source, by name, those never run included, from its
+    runs and the service's schedule (see `judge`). With none configured (None, or a file
+    kept only to read an archive, as `newswatch demo --keep` writes): every stored source."""
+    configured = configured or None
     latest, counts = latest_runs(), article_counts()
     streak, recovery, failed = _failure_streaks(), _recoveries(), aliased(CrawlRun)
     query = (
