@@ -20,6 +20,11 @@ import sys
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
+def cores() -> int:
+    """How many processes "one per core" means: [crawl] extraction_workers, [service] workers."""
+    return max(os.cpu_count() or 1, 1)
+
+
 def die_with_parent(parent_pid: int, signum: int = signal.SIGTERM) -> None:
     """Have Linux send this process `signum` when its parent dies (elsewhere: do nothing).
 

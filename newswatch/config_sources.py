@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 
 from apscheduler.triggers.cron import CronTrigger
 
+from crawler.config_reader import Problem, TableReader
 from crawler.search import PROVIDERS, LocaleError, result_urls
 from crawler.sources import SOURCE_KINDS, Source
-from newswatch.config_reader import Problem, TableReader
 
 SOURCE_KEYS = (
     "name", "kind", "url", "urls", "language", "tags", "interval", "cron", "link_selector",

@@ -20,9 +20,10 @@ from sqlalchemy.exc import ArgumentError
 
 from alerts.config import AlertSettings, parse_alert_settings
 from crawler.cluster.options import DEFAULT_REDIS_URL, ClusterOptions
+from crawler.config_reader import Problem, TableReader
+from crawler.processes import cores
 from crawler.sources import CrawlOptions, Source
 from crawler.storage.engine import url_problem
-from newswatch.config_reader import Problem, TableReader
 from newswatch.config_sources import Topic, read_source, read_topic
 from newswatch.scheduling.health import HealthRules
 from newswatch.scheduling.polling import PollingPolicy
@@ -35,6 +36,7 @@ DEFAULT_CONFIG = Path("newswatch.toml")
 CHECKOUT_CONFIG = Path("config/newswatch.toml")  # a source checkout's, for `make run`
 DEFAULT_DATABASE_URL = "sqlite:///newswatch.db"
 DEFAULT_INTERVAL = 30 * 60.0
+AUTO = "auto"  # [service] workers and [crawl] extraction_workers: one process per core
 TOP_LEVEL = (
     "storage", "crawl", "service", "cluster", "web", "display", "topics", "sources", "alerts",
     "channels", "rules",
@@ -80,7 +82,8 @@ class ServiceSettings:
 
     polling: PollingPolicy = field(default_factory=PollingPolicy)
     health: HealthRules = field(default_factory=HealthRules)
-    workers: int = 2  # crawl processes at once, each crawling a batch of due sources
+    # crawl processes at once, each crawling a batch of due sources; "auto": one per core
+    workers: int = field(default_factory=cores)
     alerts_interval: float = 60.0  # the alerts round also runs this often (retries, digests)
     admin_channel: str | None = None  # where source health changes are announced
     stop_timeout: float = 30.0  # how long SIGTERM waits for in-flight crawls
@@ -223,7 +226,7 @@ def parse_settings(document: dict, path: Path, env: Mapping[str, str]) -> Settin
     _check_unique(top, "sources", [s.name for s in sources])
 
     alerts, alert_problems = parse_alert_settings(document, env)
-    problems.extend(Problem(key, message) for key, message in alert_problems)
+    problems.extend(alert_problems)
     service = _service(top.subtable("service"), default_interval, alerts)
     cluster = _cluster(top.subtable("cluster"), env) if "cluster" in document else None
     web = _web(top.subtable("web"))
@@ -398,11 +401,7 @@ def _service(
     if jitter > 0.5:
         reader.problem("jitter", f"must be a share from 0 to 0.5 of the interval (got {jitter})")
         jitter = defaults.jitter
-    workers = reader.values.get("workers", "auto")
-    if workers == "auto":
-        workers = max(os.cpu_count() or 1, 1)  # a crawl process per core
-    else:
-        workers = reader.number("workers", 2, minimum=1, integer=True)
+    workers = _processes(reader, "workers", minimum=1)
     timezone = reader.text("timezone", alerts.timezone)
     try:
         zoneinfo.ZoneInfo(timezone)
@@ -432,12 +431,8 @@ def _service(
 def _crawl_options(reader: TableReader) -> tuple[CrawlOptions, float]:
     reader.only(CRAWL_KEYS)
     defaults = CrawlOptions()
-    workers = reader.values.get("extraction_workers", "auto")
-    if workers == "auto":
-        # one per core: the crawl process itself mostly waits on the network
-        workers = os.cpu_count() or 1
-    else:
-        workers = reader.number("extraction_workers", 0, integer=True)
+    # "auto", one per core: the crawl process itself mostly waits on the network
+    workers = _processes(reader, "extraction_workers", minimum=0)
     options = CrawlOptions(
         user_agent=reader.text("user_agent", defaults.user_agent),
         concurrency=reader.number("concurrency", defaults.concurrency, minimum=1, integer=True),
@@ -458,6 +453,17 @@ def _crawl_options(reader: TableReader) -> tuple[CrawlOptions, float]:
         retry_schedule=reader.durations("retry_schedule", defaults.retry_schedule),
     )
     return options, reader.duration("interval", DEFAULT_INTERVAL)
+
+
+def _processes(reader: TableReader, key: str, *, minimum: int) -> int:
+    """A number of processes: "auto" (the default, one per core) or a whole number."""
+    value = reader.values.get(key, AUTO)
+    if value == AUTO:
+        return cores()
+    if isinstance(value, str):
+        reader.problem(key, f'must be "{AUTO}" or a whole number (got {value!r})')
+        return cores()
+    return reader.number(key, cores(), minimum=minimum, integer=True)
 
 
 def _check_database_url(reader: TableReader, url: str, *, from_env: bool) -> None:

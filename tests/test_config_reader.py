@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newswatch.config_reader import Problem, TableReader
+from crawler.config_reader import Problem, TableReader
 
 UNITS = "units: B, KB, MB, GB, KiB, MiB, GiB"
 
@@ -103,3 +103,43 @@ def test_a_size_can_have_a_smaller_maximum():
     assert read("size", "64KiB", maximum=2**16) == (2**16, [])
     _found, problems = read("size", "65KiB", maximum=2**16)
     assert "must be at most 64KiB (got '65KiB')" in problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("", "must not be empty"), ("  ", "must not be empty"),
+     (3, "must be a non-empty string, not a number")],
+)  # fmt: skip
+def test_an_empty_string_is_told_apart_from_another_type(value, reason):
+    assert read("text", value) == ("default", [Problem("crawl.key", reason)])
+
+
+def test_a_missing_required_string_is_required():
+    problems: list[Problem] = []
+    assert TableReader({}, "rules[0]", problems).text("name", required=True) is None
+    assert problems == [("rules[0].name", "is required")]
+
+
+def test_a_problem_is_a_key_and_a_message():
+    key, message = Problem("crawl.key", "is required")
+    assert (key, message) == ("crawl.key", "is required") == Problem(key, message)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [(70000, "must be at most 65535 (got 70000)"), (0, "must be at least 1 (got 0)"),
+     (float("inf"), "must be a number"), (float("nan"), "must be a number")],
+)  # fmt: skip
+def test_a_number_within_bounds_and_finite(value, reason):
+    assert read("number", value, minimum=1, maximum=65535) == (
+        "default",
+        [Problem("crawl.key", reason)],
+    )
+    assert read("number", 443, minimum=1, maximum=65535) == (443, [])
+
+
+def test_a_duration_may_be_zero_where_that_means_something():
+    assert read("duration", 0, zero=True) == (0.0, [])
+    assert read("duration", "0s", zero=True) == (0.0, [])
+    _found, problems = read("duration", -1, zero=True)
+    assert problems[0].message.startswith("must be zero or more"), problems

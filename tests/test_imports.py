@@ -37,12 +37,23 @@ def test_no_upward_imports(package):
     assert not wrong, f"{package} may import only {sorted(ALLOWED[package])}: {wrong}"
 
 
-def test_alerts_reaches_crawler_only_through_storage_and_items():
+# what of crawler alerts may import: the store, the items, and the one configuration reader
+ALERTS_REACH = ("crawler.storage", "crawler.items", "crawler.config_reader")
+
+
+def test_alerts_reaches_crawler_only_through_storage_items_and_the_config_reader():
     for path in (ROOT / "alerts").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            module = node.module if isinstance(node, ast.ImportFrom) else None
-            if module and module.startswith("crawler"):
-                assert module.startswith(("crawler.storage", "crawler.items")), (
-                    f"{path.relative_to(ROOT)} imports {module}"
-                )
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            else:
+                continue
+            for module in modules:
+                if module.split(".")[0] == "crawler":
+                    assert any(module == allowed or module.startswith(f"{allowed}.")
+                               for allowed in ALERTS_REACH), (
+                        f"{path.relative_to(ROOT)} imports {module}"
+                    )  # fmt: skip

@@ -8,8 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from crawler.sources import CrawlOptions
 from crawler.storage.engine import open_engine
-from newswatch.settings import ConfigError, load_settings, locate_config, user_config_dir
+from newswatch.settings import (
+    ConfigError,
+    cores,
+    load_settings,
+    locate_config,
+    parse_settings,
+    user_config_dir,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +41,25 @@ def test_default_config_is_valid_and_follows_the_topic():
     assert settings.topics[0].name == "be-ma-security"
     assert settings.database_url == "sqlite:///newswatch.db"
     assert settings.crawl.extraction_workers >= 1
+
+
+def test_default_config_writes_the_defaults_the_readme_documents():
+    settings = load_settings(ROOT / "config" / "newswatch.toml", env={})
+    without = parse_settings({}, Path("empty.toml"), {})  # the code's defaults
+    # "auto" in the file and in the README ("one per core"), and when the key is absent
+    assert settings.crawl.extraction_workers == without.crawl.extraction_workers == cores()
+    assert settings.service.workers == without.service.workers == cores()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert 'workers = "auto"' in readme and "(one per core)" in readme
+    assert "extraction processes (one per core by default" in readme
+    names = ("max_page_bytes", "download_timeout", "concurrency", "per_domain_concurrency",
+             "retries", "max_articles_per_source", "retry_schedule", "download_delay",
+             "extraction_workers")  # fmt: skip
+    for name in names:
+        assert getattr(settings.crawl, name) == getattr(without.crawl, name), name
+        assert getattr(CrawlOptions(), name) == getattr(without.crawl, name), name
+    assert settings.default_interval == without.default_interval
+    assert settings.service.polling == without.service.polling
 
 
 def test_environment_overrides_the_database(tmp_path):

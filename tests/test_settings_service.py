@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from newswatch.settings import ConfigError, parse_settings
+from newswatch.settings import ConfigError, ServiceSettings, cores, parse_settings
 
 SOURCE = {"name": "a", "kind": "feed", "url": "https://a.example/feed"}
 
@@ -65,3 +65,15 @@ def test_every_service_problem_is_named_with_its_key():
     text = "\n".join(raised.value.lines())
     assert "no channel named 'pager' (known: console)" in text
     assert "give interval or cron, not both" in text
+
+
+def test_workers_are_one_per_core_unless_a_number_is_given():
+    assert ServiceSettings().workers == cores() >= 1  # the code's default is the file's "auto"
+    for written, workers in (({}, cores()), ({"workers": "auto"}, cores()), ({"workers": 3}, 3)):
+        assert parse({"service": written, "sources": [SOURCE]}).service.workers == workers
+    with pytest.raises(ConfigError) as raised:
+        parse({"service": {"workers": "many"}, "crawl": {"extraction_workers": "Auto"}})
+    assert raised.value.problems == [
+        ("crawl.extraction_workers", "must be \"auto\" or a whole number (got 'Auto')"),
+        ("service.workers", "must be \"auto\" or a whole number (got 'many')"),
+    ]

@@ -2,6 +2,8 @@
 
 A channel is built from its `alerts.config.Channel` and has `send(rendered, now) -> str`,
 which returns a short note on success and raises `alerts.errors.DeliveryError` otherwise.
+Its class declares the options of its `[channels.NAME]` table as `OPTIONS`
+(`alerts.channels.options`); alerts.config reads every channel against them.
 """
 
 from __future__ import annotations

@@ -5,15 +5,20 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from alerts.config import Channel
+from alerts.channels.options import Option
 from alerts.render import Rendered
+
+if TYPE_CHECKING:  # alerts.config reads the channels' options: no import back at run time
+    from alerts.config import Channel
 
 log = logging.getLogger(__name__)
 
 
 class ConsoleChannel:
+    OPTIONS: tuple[Option, ...] = ()  # nothing to configure: `kind = "console"` only
+
     def __init__(self, channel: Channel, stream: TextIO | None = None) -> None:
         self.name = channel.name
         self.stream = stream

@@ -12,13 +12,38 @@ import ssl
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
-from alerts.config import Channel
+from alerts.channels.options import Option
 from alerts.errors import PermanentError, TransientError
 from alerts.render import Rendered, one_line
 
+if TYPE_CHECKING:  # alerts.config reads the channels' options: no import back at run time
+    from alerts.config import Channel
+
+SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+
+
+def email_address(value: str) -> str | None:
+    """A problem with an address written in the configuration, or None."""
+    # Not RFC 5322: a typo's check, and no header injection (CR/LF) through the file.
+    if "@" not in value or any(character in value for character in "\r\n"):
+        return f"{value!r} is not an email address"
+    return None
+
 
 class EmailChannel:
+    OPTIONS = (
+        Option("host", "text", required=True),
+        Option("security", "choice", "starttls", choices=tuple(SMTP_PORTS)),
+        Option("port", "port", lambda read: SMTP_PORTS[read["security"]]),
+        Option("username_env", "env", into="username"),
+        Option("password_env", "env", into="password"),
+        Option("sender", "text", required=True, check=email_address),
+        Option("recipients", "strings", required=True, check=email_address),
+        Option("timeout", "duration", 30.0),
+    )
+
     def __init__(self, channel: Channel) -> None:
         self.name = channel.name
         self.options = channel.options

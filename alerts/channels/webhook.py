@@ -22,15 +22,41 @@ import urllib.request
 from collections.abc import Callable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
-from alerts.config import Channel
+from alerts.channels.options import Option
 from alerts.errors import PermanentError, TransientError
-from alerts.redact import origin
+from alerts.redact import origin, redact_urls
 from alerts.render import Rendered
 from alerts.signing import signature, signing_key
 
+if TYPE_CHECKING:  # alerts.config reads the channels' options: no import back at run time
+    from alerts.config import Channel
+
 RETRYABLE = {408, 429}
 USER_AGENT = "newswatch-alerts/1"
+
+
+def http_address(url: str) -> str | None:
+    """A problem with the receiver's address, or None; the address is shown as its origin."""
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a malformed IPv6 host or port
+        usable = False
+    if usable:
+        return None
+    return f"must be an http(s) address (got {redact_urls(url) if '://' in url else 'no scheme'})"
+
+
+def signing_secret(value: str) -> str | None:
+    """A problem with the secret an environment variable holds, or None."""
+    try:
+        signing_key(value)  # a bad secret would fail every send, for good: say so at load
+    except ValueError as error:
+        return f"does not hold a usable signing secret: {error}"
+    return None
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -39,6 +65,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class WebhookChannel:
+    OPTIONS = (
+        Option("url", "text", required=True, check=http_address),
+        Option("secret_env", "env", required=True, check=signing_secret, into="secret"),
+        Option("timeout", "duration", 15.0),
+    )
+
     def __init__(self, channel: Channel, clock: Callable[[], float] = time.time) -> None:
         self.name = channel.name
         self.url = channel.options["url"]

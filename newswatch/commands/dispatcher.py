@@ -24,10 +24,10 @@ from alerts.dispatch import CLAIM_BATCH, DispatchReport, Sender, build_channels
 from alerts.engine import MatchReport, compile_rules
 from alerts.matching import Matcher
 from alerts.runner import run_once
+from crawler.config_reader import Problem, TableReader
 from crawler.urls import without_password
 from newswatch.app import App
 from newswatch.commands.options import config_option
-from newswatch.config_reader import Problem, TableReader
 
 log = logging.getLogger("newswatch")
 Round = Callable[[], tuple[MatchReport, DispatchReport]]

@@ -7,9 +7,9 @@ import os
 
 import click
 
+from crawler.config_reader import Problem
 from newswatch.app import App
 from newswatch.commands.options import config_option
-from newswatch.config_reader import Problem
 from newswatch.settings import ConfigError, Settings
 from newswatch.web.options import TOKEN_ENV, WebOptions, unsafe
 

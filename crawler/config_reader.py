@@ -1,4 +1,9 @@
-"""Typed reads from a parsed TOML table that collect problems instead of raising."""
+"""Typed reads from a parsed TOML table that collect problems instead of raising.
+
+The one configuration reader: newswatch.settings reads newswatch.toml with it, and
+alerts.config its [alerts], [channels.*] and [[rules]]. It lives in the lowest layer so
+that both use the same grammar of durations and sizes, bounds and wording.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,7 @@ import difflib
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 # A number with an optional sign (so "-5m" is told "must be positive", not "not a duration")
 # and any unit word (so "1TB" is told which units there are).
@@ -23,8 +27,9 @@ MAX_BYTES = 2**30
 _MISSING = object()
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
+    """One thing wrong with a configuration; a pair, so `key, message = problem` reads it."""
+
     key: str  # where, as a path: "sources[2].kind"
     message: str  # what is wrong, and what would be right
 
@@ -67,8 +72,11 @@ class TableReader:
         value = self._get(name, required)
         if value is _MISSING:
             return default
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str):
             self.problem(name, f"must be a non-empty string, not {_kind(value)}")
+            return default
+        if not value.strip():
+            self.problem(name, "must not be empty")
             return default
         return value.strip()
 
@@ -91,26 +99,40 @@ class TableReader:
             return default
         return value
 
-    def number(self, name: str, default: Any, *, minimum: float = 0, integer: bool = False) -> Any:
+    def number(
+        self,
+        name: str,
+        default: Any,
+        *,
+        minimum: float = 0,
+        maximum: float | None = None,
+        integer: bool = False,
+    ) -> Any:
         value = self._get(name, False)
         if value is _MISSING:
             return default
         wanted = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, wanted):
+        if isinstance(value, bool) or not isinstance(value, wanted) or not math.isfinite(value):
             self.problem(name, f"must be {'a whole number' if integer else 'a number'}")
             return default
         if value < minimum:
             self.problem(name, f"must be at least {minimum} (got {value})")
             return default
+        if maximum is not None and value > maximum:
+            self.problem(name, f"must be at most {maximum} (got {value})")
+            return default
         return value
 
-    def duration(self, name: str, default: Any) -> Any:
-        """Seconds, from a number of seconds or a string like "90s", "15m", "2h"."""
+    def duration(self, name: str, default: Any, *, zero: bool = False) -> Any:
+        """Seconds, from a number of seconds or a string like "90s", "15m", "2h".
+
+        Above zero, unless `zero` allows it where none means something ("never retry").
+        """
         value = self._get(name, False)
         if value is _MISSING:
             return default
         try:
-            return _seconds(value)
+            return _seconds(value, zero=zero)
         except ValueError as error:
             self.problem(name, str(error))
             return default
@@ -172,14 +194,15 @@ class TableReader:
         return TableReader(value, self.key(name), self.problems)
 
 
-def _seconds(value: Any) -> float:
+def _seconds(value: Any, *, zero: bool = False) -> float:
     """Seconds from a number or a string like "90s", "15m", "2h"; ValueError says why not."""
     amount, unit = _amount(value, DURATION_HINT)
     if unit and unit.lower() not in _SECONDS:
         raise ValueError(f"must be {DURATION_HINT}; {unit!r} is not a unit (got {value!r})")
     seconds = amount * _SECONDS.get(unit.lower(), 1)
-    if seconds <= 0:
-        raise ValueError(f"must be positive, {DURATION_HINT} (got {value!r})")
+    if seconds < 0 or (seconds == 0 and not zero):
+        least = "zero or more" if zero else "positive"
+        raise ValueError(f"must be {least}, {DURATION_HINT} (got {value!r})")
     if seconds > MAX_SECONDS:
         raise ValueError(f"must be at most {MAX_SECONDS // 86400}d (got {value!r})")
     return seconds
