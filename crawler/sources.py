@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crawler.processes import cores
 from crawler.urls import host_of
 
 # feed, sitemap, listing: addresses of documents listing article links; site: a homepage
@@ -60,7 +61,7 @@ class CrawlOptions:
     obey_robots: bool = True
     # Extraction runs in a process pool so the crawl uses more than one core;
     # 0 extracts in the crawl process itself.
-    extraction_workers: int = 0
+    extraction_workers: int = field(default_factory=cores)
     min_text_chars: int = 200
     max_articles_per_source: int = 200  # the rest wait in the backlog for the next run
     # An article that failed transiently (timeout, 5xx, 429) is tried again on the first
@@ -68,3 +69,13 @@ class CrawlOptions:
     retry_schedule: tuple[float, ...] = (600.0, 3600.0, 21600.0, 86400.0)
     log_level: str = "INFO"
     extra_scrapy_settings: dict[str, object] = field(default_factory=dict)
+
+
+def article_cap(source: Source, options: CrawlOptions) -> int:
+    """How many new articles one run of `source` may fetch: its own cap, else the crawl's."""
+    return source.max_articles or options.max_articles_per_source
+
+
+def poll_interval(source: Source, default: float) -> float:
+    """Seconds between two polls of `source` as configured: its own interval, else `default`."""
+    return float(source.interval_seconds or default)

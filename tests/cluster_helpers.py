@@ -19,7 +19,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from html import escape
@@ -121,6 +121,8 @@ class Hit:
     user_agent: str
     start: float
     end: float | None = None  # when the answer was about to be sent
+    # time.time() at the start: comparable with times other processes wrote down
+    wall: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True)

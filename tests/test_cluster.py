@@ -333,6 +333,31 @@ def test_politeness_limits_hold_across_workers(cluster):
     assert min(gaps) >= POLITE_DELAY - JITTER, f"started too close together:\n{described}"
 
 
+ROUNDS = 5
+
+
+def test_an_idle_worker_takes_newly_queued_work_at_once(cluster):
+    """Idle, Scrapy's engine looks at its scheduler on a 5-second heartbeat only: queued work
+    would wait 2.5 s on average. The worker's wake-up (crawler/cluster/wake.py) has it look
+    within a fraction of a second; this fails if Scrapy stops honouring that wake-up."""
+    with ClusterSite(feeds=1, per_feed=1) as site:
+        cluster.configure(site.sources(), **FAST)
+        cluster.start_workers("w1")
+        for number in range(ROUNDS):  # each `newswatch crawl` queues the feed once
+            cluster.start(f"crawl-{number}", "crawl")
+            status, output = cluster.finish(f"crawl-{number}")
+            assert status == 0, output
+        hits = sorted(site.log(), key=lambda hit: hit.wall)
+
+    started = [when.timestamp() for (when,) in rows(
+        cluster.database_url, "SELECT started_at FROM crawl_runs ORDER BY id"
+    )]  # fmt: skip
+    assert len(started) == ROUNDS
+    waits = [min(hit.wall for hit in hits if hit.wall >= queued) - queued for queued in started]
+    described = ", ".join(f"{wait:.2f} s" for wait in waits)
+    assert sum(waits) / ROUNDS < 1.0, f"queued work waited for the worker: {described}"
+
+
 # -- configuration and connection errors ----------------------------------------------------
 
 SOURCE = {"name": "desk", "kind": "feed", "urls": ["http://127.0.0.1:9/feed.xml"]}

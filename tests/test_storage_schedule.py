@@ -44,7 +44,7 @@ def test_state_round_trips_and_the_crawls_retry_after_survives_a_save(engine):
     make = sessions(engine)
     with make() as session:
         schedule.note_retry_after(session, ids["hln"], T0 + timedelta(hours=1))
-        state = Schedule(ids["hln"], 600.0, T0, T0, None, 3600.0, 2, None, "failing", T0,
+        state = Schedule(ids["hln"], 600.0, T0, T0, None, 2, None, "failing", T0,
                          "3 failed runs", "ok", None)  # fmt: skip
         schedule.save(session, state)
     with make() as session:

@@ -25,7 +25,7 @@ from crawler.cluster.queue import queue_score
 from crawler.cluster.recorder import tally_from_hash
 from crawler.cluster.spider import source_meta
 from crawler.recorder import SourceTally, close_run
-from crawler.sources import CrawlOptions, Source
+from crawler.sources import CrawlOptions, Source, article_cap
 from crawler.spiders.requests import KEY, first_requests
 from crawler.storage import fetch_state, runs
 
@@ -58,7 +58,7 @@ class Coordinator:
         backlog = Backlog(self.sessions, self.options.retry_schedule)
         for name, (source, source_id) in sources.items():
             run_id = started[name]
-            cap = source.max_articles or self.options.max_articles_per_source
+            cap = article_cap(source, self.options)
             with self.sessions() as session:
                 requests, _ = first_requests(session, source, source_id, backlog, cap)
             for request in requests:

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.cluster.keys import ClusterKeys
 from crawler.failures import retry_after_until
+from crawler.placement import Outcome
 from crawler.recorder import SourceTally, failure_counter
 from crawler.storage import runs
-from crawler.storage.articles import Outcome
 from crawler.storage.models.base import utcnow
 
 # KEYS[1]: the runs hash; ARGV: prefix, source, now, then field/increment pairs and, after

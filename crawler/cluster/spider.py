@@ -16,22 +16,51 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
-from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
 from crawler.cluster.ledger import PARENT, RUN, TOKEN, Ledger
 from crawler.cluster.options import ClusterOptions
+from crawler.cluster.wake import WakeUp
 from crawler.items import ArticlePage
-from crawler.sources import Source
+from crawler.sources import Source, article_cap
 from crawler.spiders.news import CrawlContext, NewsSpider
 
 SOURCE_DEF = "nw_source_def"  # request meta: the Source itself
 SOURCE_ID = "nw_source_id"  # request meta: its database id
-WAKE_SECONDS = 0.2  # how often an idle worker looks for queued work
 
 
 def source_meta(source: Source, source_id: int) -> dict[str, Any]:
     return {SOURCE_DEF: source, SOURCE_ID: source_id}
+
+
+class ClusterRun:
+    """A worker's part of the cluster's runs (NewsSpider's RunState): a source comes with
+    each request, the shared duplicate filter decides what was requested, and validators
+    wait in Redis until the coordinator closes the run."""
+
+    def __init__(self, context: CrawlContext, ledger: Ledger):
+        self.context = context
+        self.ledger = ledger
+
+    def source(self, meta: dict[str, Any]) -> Source:
+        source = meta[SOURCE_DEF]
+        # the recorder and the pipelines find the source's id here
+        self.context.source_ids.setdefault(source.name, meta[SOURCE_ID])
+        return source
+
+    def take_budget(self, source: Source, wanted: int) -> int:
+        # A worker sees one feed of a run at a time, and outlives runs: the cap holds per
+        # feed response, as it did before runs spread over workers.
+        return min(wanted, article_cap(source, self.context.options))
+
+    def not_requested(self, keys: list[str]) -> list[str]:
+        return keys  # the shared duplicate filter decides, for the whole cluster
+
+    def keep_validators(self, fetch: dict[str, Any], meta: dict[str, Any]) -> None:
+        self.ledger.redis.rpush(self.ledger.keys.run_fetches(meta[RUN]), json.dumps(fetch))
+
+    def finished(self, reason: str) -> None:
+        """Nothing to save: each run's validators are saved by the coordinator."""
 
 
 class ClusterSpider(NewsSpider):
@@ -40,14 +69,16 @@ class ClusterSpider(NewsSpider):
     def __init__(
         self, context: CrawlContext, ledger: Ledger, cluster: ClusterOptions, **kwargs: Any
     ):
-        super().__init__(context, **kwargs)
+        super().__init__(context, run_state=ClusterRun(context, ledger), **kwargs)
         self.ledger = ledger
         self.cluster = cluster
-        self._loops: list[LoopingCall] = []
+        self.wake_up: WakeUp | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ClusterSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        ledger = spider.ledger
+        spider.wake_up = WakeUp(crawler, lambda: ledger.redis.zcard(ledger.keys.queue) > 0)
         connect = crawler.signals.connect
         connect(spider._keep_open, signal=signals.spider_idle)
         connect(spider._item_done, signal=signals.item_scraped)
@@ -63,20 +94,10 @@ class ClusterSpider(NewsSpider):
         return  # work comes from the shared queue only
         yield  # pragma: no cover - makes this an async generator
 
-    def closed(self, reason: str) -> None:
-        """Nothing to save: each run's validators are saved by the coordinator."""
-
     # -- what a request is for -------------------------------------------------------------
 
-    def _source(self, meta: dict[str, Any]) -> Source:
-        source = meta[SOURCE_DEF]
-        if source.name not in self.by_name:
-            self.by_name[source.name] = source
-            self.context.source_ids[source.name] = meta[SOURCE_ID]
-        return source
-
     def parse_index(self, response: Response) -> Iterator[scrapy.Request]:
-        source = self._source(response.meta)
+        source = self.run_state.source(response.meta)
         children = []
         for request in super().parse_index(response):
             if request.callback == self.parse_article:
@@ -89,18 +110,6 @@ class ClusterSpider(NewsSpider):
         self.ledger.admit([child.meta for child in children], meta[RUN], parent=meta[TOKEN])
         self.ledger.expect_children(meta, len(children))
         yield from children
-
-    def _keep_validators_for_later(self, fetch: dict[str, Any], response: Response) -> None:
-        key = self.ledger.keys.run_fetches(response.meta[RUN])
-        self.ledger.redis.rpush(key, json.dumps(fetch))
-
-    def _not_requested(self, keys: list[str]) -> list[str]:
-        return keys  # the shared duplicate filter decides, for the whole cluster
-
-    def _take_budget(self, source: Source, wanted: int) -> int:
-        # A worker sees one feed of a run at a time, and outlives runs: the cap holds per
-        # feed response, as it did before runs spread over workers.
-        return min(wanted, self._cap(source))
 
     def index_failed(self, failure: Failure) -> None:
         try:
@@ -116,7 +125,6 @@ class ClusterSpider(NewsSpider):
 
     def article_failed(self, failure: Failure) -> None:
         try:
-            self._source(failure.request.meta)  # known here even if first seen failing
             super().article_failed(failure)
         finally:
             self.ledger.settle(failure.request.meta)
@@ -141,29 +149,12 @@ class ClusterSpider(NewsSpider):
         raise DontCloseSpider("waiting for queued requests")
 
     def _opened(self, spider: scrapy.Spider) -> None:
-        loop = LoopingCall(self._wake)
-        loop.start(WAKE_SECONDS, now=False).addErrback(
-            lambda failure: self.logger.error("cluster: wake-up loop failed: %s", failure.value)
-        )
-        self._loops.append(loop)
+        if self.wake_up is not None:
+            self.wake_up.start()
 
     def _closing(self, spider: scrapy.Spider, reason: str) -> None:
-        for loop in self._loops:
-            if loop.running:
-                loop.stop()
+        if self.wake_up is not None:
+            self.wake_up.stop()
         returned = self.ledger.leave()
         self.logger.info("worker %s stopped (%s); %d requests went back to the queue",
                          self.ledger.worker_id, reason, returned)  # fmt: skip
-
-    def _wake(self) -> None:
-        """Pull queued work now, not at Scrapy's next 5-second engine heartbeat."""
-        engine = self.crawler.engine
-        slot = getattr(engine, "_slot", None)  # the engine's own "look again" hook
-        if slot is None or engine.needs_backout():
-            return
-        try:
-            waiting = self.ledger.redis.zcard(self.ledger.keys.queue)
-        except Exception:  # Redis away for a moment: the heartbeat reports it
-            return
-        if waiting:
-            slot.nextcall.schedule()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import scrapy
 from scrapy.http import Response
@@ -21,7 +21,7 @@ from crawler.failures import classify
 from crawler.items import ArticlePage, FeedHints, Link
 from crawler.recorder import Recorder
 from crawler.search import MalformedResults, read_results, wrapped
-from crawler.sources import CrawlOptions, Source
+from crawler.sources import CrawlOptions, Source, article_cap
 from crawler.spiders.feeds import MalformedFeed, read_feed
 from crawler.spiders.listings import read_listing
 from crawler.spiders.requests import (
@@ -55,11 +55,34 @@ class CrawlContext:
     recorder: Recorder
 
 
-class NewsSpider(scrapy.Spider):
-    name = "news"
+class RunState(Protocol):
+    """What a crawl keeps track of while it runs: the spider asks, and never keeps it itself.
 
-    def __init__(self, context: CrawlContext, **kwargs: Any):
-        super().__init__(**kwargs)
+    A crawl in one process keeps it in memory (LocalRun, the default); a cluster worker in
+    the cluster's shared ledger (crawler.cluster.spider.ClusterRun).
+    """
+
+    def source(self, meta: dict[str, Any]) -> Source:
+        """The source a request was made for (from the request's meta)."""
+
+    def take_budget(self, source: Source, wanted: int) -> int:
+        """How many of `wanted` new article links the source may still request; taken."""
+
+    def not_requested(self, keys: list[str]) -> list[str]:
+        """The article keys this crawl has not handled yet; from now on, handled."""
+
+    def keep_validators(self, fetch: dict[str, Any], meta: dict[str, Any]) -> None:
+        """An index's new validators (fetch_state.save_fetch's arguments), to be saved once
+        every link it listed is handled."""
+
+    def finished(self, reason: str) -> None:
+        """The crawl ended, for Scrapy's close `reason`."""
+
+
+class LocalRun:
+    """A crawl of the context's sources in this process, kept in memory."""
+
+    def __init__(self, context: CrawlContext):
         self.context = context
         self.by_name = {source.name: source for source in context.sources}
         # Keys of the article links handled in this run (requested, or left in the
@@ -67,30 +90,63 @@ class NewsSpider(scrapy.Spider):
         # silently drop a redirect back to a URL already seen — a redirect loop would
         # vanish instead of being reported.
         self.requested: set[str] = set()
-        self.fetched_indexes: list[dict[str, Any]] = []
-        self.backlog = Backlog(context.sessions, context.options.retry_schedule)
-        self.sites = SiteSources(context.sessions, context.source_ids, context.recorder)
         # Article requests each source may still make in this run (its cap).
         self.budget: dict[str, int] = {}
+        self.fetched_indexes: list[dict[str, Any]] = []
 
-    def closed(self, reason: str) -> None:
+    def source(self, meta: dict[str, Any]) -> Source:
+        return self.by_name[meta["source"]]
+
+    def take_budget(self, source: Source, wanted: int) -> int:
+        left = self.budget.get(source.name, article_cap(source, self.context.options))
+        taken = min(left, wanted)
+        self.budget[source.name] = left - taken
+        return taken
+
+    def not_requested(self, keys: list[str]) -> list[str]:
+        fresh = [key for key in keys if key not in self.requested]  # two feeds, one article
+        self.requested.update(fresh)
+        return fresh
+
+    def keep_validators(self, fetch: dict[str, Any], meta: dict[str, Any]) -> None:
+        # Saved when the crawl finishes: saved now, a crawl stopped before the new
+        # articles are stored would get a 304 next time and miss them.
+        self.fetched_indexes.append(fetch)
+
+    def finished(self, reason: str) -> None:
         if reason != "finished":
             return  # stopped early: the next crawl reads these feeds in full again
         with self.context.sessions() as session:
             for fetch in self.fetched_indexes:
                 fetch_state.save_fetch(session, **fetch)
 
+
+class NewsSpider(scrapy.Spider):
+    """Crawls the context's sources; `run_state` says where its bookkeeping lives (RunState)."""
+
+    name = "news"
+
+    def __init__(self, context: CrawlContext, run_state: RunState | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.context = context
+        self.run_state = run_state if run_state is not None else LocalRun(context)
+        self.backlog = Backlog(context.sessions, context.options.retry_schedule)
+        self.sites = SiteSources(context.sessions, context.source_ids, context.recorder)
+
+    def closed(self, reason: str) -> None:
+        self.run_state.finished(reason)
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for source in self.context.sources:
             source_id = self.context.source_ids[source.name]
+            cap = article_cap(source, self.context.options)
             with self.context.sessions() as session:
-                requests, spent = first_requests(
-                    session, source, source_id, self.backlog, self._cap(source)
-                )
-            self.budget[source.name] = self._cap(source) - spent
+                requests, spent = first_requests(session, source, source_id, self.backlog, cap)
+            self.run_state.take_budget(source, spent)  # the backlog's turn comes first
             for request in requests:
                 if KEY in request.meta:
-                    self.requested.add(request.meta[KEY])
+                    # handled: a feed that links it too does not request it again
+                    self.run_state.not_requested([request.meta[KEY]])
                     yield self._article_request(request)
                 else:
                     yield request.replace(callback=self.parse_index, errback=self.index_failed)
@@ -109,12 +165,8 @@ class NewsSpider(scrapy.Spider):
             callback=self.parse_index, errback=self.index_failed
         )
 
-    def _source(self, meta: dict[str, Any]) -> Source:
-        """The source a request was made for."""
-        return self.by_name[meta["source"]]
-
     def parse_index(self, response: Response) -> Iterator[scrapy.Request]:
-        source = self._source(response.meta)
+        source = self.run_state.source(response.meta)
         recorder = self.context.recorder
         recorder.index_fetched(source.name, response.status)
         fetch = {
@@ -133,7 +185,7 @@ class NewsSpider(scrapy.Spider):
         if read_as == "homepage":
             yield from map(self._discovery_request, self.sites.homepage(source, response))
             return
-        self._keep_validators_for_later(fetch, response)
+        self.run_state.keep_validators(fetch, response.meta)
         try:
             links, sitemaps = self._read_index(source, read_as, response)
         except (MalformedFeed, MalformedSitemap, MalformedResults) as error:
@@ -150,13 +202,13 @@ class NewsSpider(scrapy.Spider):
 
     def parse_candidate(self, response: Response) -> Iterator[scrapy.Request]:
         """An answer to what a site's discovery asked for (crawler.spiders.sites)."""
-        source = self._source(response.meta)
+        source = self.run_state.source(response.meta)
         yield from map(self._discovery_request, self.sites.answered(source, response))
 
     def candidate_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         request = failure.request
         reason, detail = classify(failure.value)
-        source = self._source(request.meta)
+        source = self.run_state.source(request.meta)
         yield from map(self._discovery_request, self.sites.failed(source, request, reason, detail))
 
     def _discovery_request(self, request: scrapy.Request) -> scrapy.Request:
@@ -175,11 +227,6 @@ class NewsSpider(scrapy.Spider):
         with self.context.sessions() as session:
             endpoints.outcome(session, self.context.source_ids[source.name],
                               response.request.url, ok=ok)  # fmt: skip
-
-    def _keep_validators_for_later(self, fetch: dict[str, Any], response: Response) -> None:
-        # New validators are saved when the crawl finishes: saved now, a crawl stopped
-        # before the new articles are stored would get a 304 next time and miss them.
-        self.fetched_indexes.append(fetch)
 
     def _read_index(
         self, source: Source, read_as: str, response: Response
@@ -207,7 +254,7 @@ class NewsSpider(scrapy.Spider):
     def index_failed(self, failure: Failure) -> None:
         request = failure.request
         response = getattr(failure.value, "response", None)
-        source = self._source(request.meta)
+        source = self.run_state.source(request.meta)
         status = response.status if response else None
         # A throttled or unavailable feed may say when to come back; the scheduler obeys.
         retry_after = _header(response, "Retry-After") if status in (429, 503) else None
@@ -223,16 +270,6 @@ class NewsSpider(scrapy.Spider):
         self.context.recorder.failed(source.name, url, reason, detail, index=True)
 
     # -- articles ----------------------------------------------------------------------
-
-    def _cap(self, source: Source) -> int:
-        return source.max_articles or self.context.options.max_articles_per_source
-
-    def _take_budget(self, source: Source, wanted: int) -> int:
-        """How many of `wanted` new links the source may still request in this run."""
-        left = self.budget.get(source.name, self._cap(source))
-        taken = min(left, wanted)
-        self.budget[source.name] = left - taken
-        return taken
 
     def _article_requests(
         self, source: Source, links: list[Link], *, way: str
@@ -253,8 +290,8 @@ class NewsSpider(scrapy.Spider):
             sightings.record(session, self.context.source_ids[source.name], way, published)
             known = articles.known_urls(session, published)
         known |= self.backlog.held(key for key in published if key not in known)
-        fresh = self._not_requested([key for key in published if key not in known])
-        taken = self._take_budget(source, len(fresh))
+        fresh = self.run_state.not_requested([key for key in published if key not in known])
+        taken = self.run_state.take_budget(source, len(fresh))
         self.backlog.defer(
             self.context.source_ids[source.name], [published[key] for key in fresh[taken:]]
         )
@@ -264,14 +301,8 @@ class NewsSpider(scrapy.Spider):
     def _article_request(self, request: scrapy.Request) -> scrapy.Request:
         return request.replace(callback=self.parse_article, errback=self.article_failed)
 
-    def _not_requested(self, keys: list[str]) -> list[str]:
-        """Article keys this crawl has not handled yet (two feeds may link one article)."""
-        fresh = [key for key in keys if key not in self.requested]
-        self.requested.update(fresh)
-        return fresh
-
     def parse_article(self, response: Response) -> Iterator[ArticlePage]:
-        source = self._source(response.meta)
+        source = self.run_state.source(response.meta)
         content_type = _header(response, "Content-Type") or ""
         if content_type.split(";")[0].strip().lower() not in HTML_TYPES:
             detail = f"not an HTML page ({content_type or 'no Content-Type'})"
@@ -306,11 +337,12 @@ class NewsSpider(scrapy.Spider):
 
     def article_failed(self, failure: Failure) -> None:
         request = failure.request
+        source = self.run_state.source(request.meta)
         reason, detail = classify(failure.value)
         response = getattr(failure.value, "response", None)
-        self.context.recorder.failed(request.meta["source"], request.url, reason, detail)
+        self.context.recorder.failed(source.name, request.url, reason, detail)
         status = response.status if response else None
-        self.link_failed(request.meta["source"], pending(request.meta), reason, detail, status)
+        self.link_failed(source.name, pending(request.meta), reason, detail, status)
 
     def link_failed(
         self, source: str, link: Pending, reason: str, detail: str, status: int | None = None

@@ -22,7 +22,6 @@ class Schedule:
     next_due_at: datetime | None = None
     last_run_at: datetime | None = None
     last_new_at: datetime | None = None
-    rhythm_seconds: float | None = None
     failures_in_row: int = 0
     retry_after_until: datetime | None = None
     health: str = "ok"

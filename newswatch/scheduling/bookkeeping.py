@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.dispatch import Sender
-from crawler.sources import Source
+from crawler.sources import Source, poll_interval
 from crawler.storage import schedule
 from crawler.storage.schedule import RunResult, Schedule
 from newswatch.scheduling import health, polling
@@ -58,7 +58,7 @@ def settle_source(
     failures = 0 if succeeded else previous.failures_in_row + 1
     new = run.new if run is not None else 0
     dates = schedule.article_dates(session, previous.source_id)
-    base = float(source.interval_seconds or policies.default_interval)
+    base = poll_interval(source, policies.default_interval)
     interval = polling.poll_interval(base, polling.publishing_rhythm(dates, now), policies.polling)
     held = previous.retry_after_until
     outcome = polling.Outcome(succeeded, new, held if held and held > now else None)
@@ -90,7 +90,6 @@ def settle_source(
         next_due_at=due,
         last_run_at=now,
         last_new_at=now if new else previous.last_new_at,
-        rhythm_seconds=signals.usual_gap,
         failures_in_row=failures,
         retry_after_until=previous.retry_after_until,
         health=state.state,

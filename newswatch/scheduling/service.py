@@ -34,7 +34,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import Engine
 
 from alerts.dispatch import build_channels
-from crawler.sources import Source
+from crawler.sources import Source, poll_interval
 from crawler.storage import schedule
 from crawler.storage.engine import sessions
 from crawler.storage.models.base import utcnow
@@ -113,7 +113,8 @@ class Service:
             state = saved.get(self.ids[source.name])
             due = state.next_due_at if state and state.next_due_at else now
             # A poll planned under an older, longer interval is not waited for.
-            longest = max(self.policies.polling.max_interval, self._base_interval(source))
+            configured = poll_interval(source, self.settings.default_interval)
+            longest = max(self.policies.polling.max_interval, configured)
             due = min(due, now + timedelta(seconds=longest))
             self.scheduler.add_job(
                 self.pool.submit, self._trigger(source, state), args=[source.name],
@@ -154,14 +155,12 @@ class Service:
     def _site(self, name: str) -> str:
         return urlsplit(self.by_name[name].urls[0]).hostname or name
 
-    def _base_interval(self, source: Source) -> float:
-        return float(source.interval_seconds or self.settings.default_interval)
-
     def _trigger(self, source: Source, state: Schedule | None) -> BaseTrigger:
         if source.cron:
             return CronTrigger.from_crontab(source.cron, timezone=self.zone)
         interval = state.interval_seconds if state and state.interval_seconds else None
-        return IntervalTrigger(seconds=max(interval or self._base_interval(source), 1.0))
+        interval = interval or poll_interval(source, self.settings.default_interval)
+        return IntervalTrigger(seconds=max(interval, 1.0))
 
     def _fixed_times(self, source: Source) -> FixedTimes | None:
         if not source.cron:

@@ -21,8 +21,6 @@ class SourceSchedule(Base):
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_new_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # usual seconds between two of the source's articles, from their dates
-    rhythm_seconds: Mapped[float | None] = mapped_column(Float)
     failures_in_row: Mapped[int] = mapped_column(Integer, default=0)
     # written by the crawl that met a 429/503 with Retry-After: no poll before this
     retry_after_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
