@@ -63,6 +63,20 @@ def test_articles_lists_newest_first_and_filters(crawled):
     assert "Quintin et Verlinden" in early and "Coup de filet" not in early
 
 
+def test_articles_text_is_a_search_in_the_rule_language(crawled):
+    # a substring would not find "Mocro-Maffia" written joined; the rule language does
+    joined = run(crawled, "articles", "--text", "mocromaffia")
+    assert "Mocro-Maffia" in joined
+    german = run(crawled, "articles", "--text", "mocromaffia lang:de")
+    assert "tagesschau" in german and "le-soir" not in german and "le-soir" in joined
+    assert "No stored articles match." in run(crawled, "articles", "--text", "!!!")
+    config, url = crawled
+    broken = CliRunner().invoke(
+        cli, ["--config", str(config), "--database", url, "articles", "--text", "(mocro"]
+    )
+    assert broken.exit_code == 2 and "--text" in broken.output
+
+
 def test_show_prints_the_article_and_its_story(crawled):
     _config, url = crawled
     (article_id, title) = rows(

@@ -1,9 +1,17 @@
-"""`newswatch export` and the web export: one streamed query, the same rows for the same filters."""
+"""One streamed feed query: the same rows, in the same order, for the same filters everywhere.
+
+`newswatch export`, `newswatch articles`, the web export, the feed page, /api/articles and
+the Atom feeds all read crawler.storage.feed.iter_feed.
+"""
 
 from __future__ import annotations
 
+import csv
 import inspect
+import io
 import json
+import re
+import xml.etree.ElementTree as ET
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +22,7 @@ from crawler.storage.engine import sessions
 from crawler.storage.feed import FeedFilter
 from newswatch.cli import cli
 from newswatch.commands import export as export_command
+from newswatch.web import atom
 from tests import web_fixtures
 from tests.crawl_helpers import write_config
 
@@ -85,6 +94,94 @@ def test_collapse_keeps_each_story_once_as_its_first_article_the_filters_keep(si
     assert cli_ids(site, config, "--text", "mocro*", "--collapse") == [ids["mocro"]]
     assert cli_ids(site, config, "--text", "mocro*") == [
         ids["mocro_near"], ids["mocro_copy"], ids["mocro"]]  # fmt: skip
+
+
+def page_ids(client, query: str) -> list[int]:
+    """The feed page's article ids, following its "Older »" links to the end."""
+    found, link = [], f"/?{query}"
+    while link:
+        response = client.get(link)
+        assert response.status_code == 200, response.text
+        found += [int(n) for n in re.findall(r'<h2[^>]*><a href="/articles/(\d+)"', response.text)]
+        following = re.search(r'<a rel="next" href="([^"]+)"', response.text)
+        link = following and following.group(1).replace("&amp;", "&")
+    return found
+
+
+def api_ids(client, query: str) -> list[int]:
+    """/api/articles' ids, following `next_url` to the end."""
+    found, url = [], f"/api/articles?{query}"
+    while url:
+        page = client.get(url).json()
+        found += [article["id"] for article in page["items"]]
+        url = page["next_url"] and page["next_url"].removeprefix("http://localhost")
+    return found
+
+
+def csv_ids(client, query: str) -> list[int]:
+    response = client.get(f"/export.csv?{query}")
+    assert response.status_code == 200, response.text
+    return [int(row["id"]) for row in csv.DictReader(io.StringIO(response.text))]
+
+
+def articles_ids(site, config, *args: str) -> list[int]:
+    """`newswatch articles`: the first column of its table."""
+    url = site.engine.url.render_as_string(hide_password=False)
+    command = ["--config", str(config), "--database", url, "articles", "-n", "100", *args]
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == 0, result.output
+    return [int(line.split()[0]) for line in result.output.splitlines() if line[:1].isdigit()]
+
+
+def atom_entries(client, path: str) -> list[str]:
+    response = client.get(path)
+    assert response.status_code == 200, response.text
+    entries = ET.fromstring(response.content).findall("{http://www.w3.org/2005/Atom}entry")
+    return [entry.findtext("{http://www.w3.org/2005/Atom}id") for entry in entries]
+
+
+@pytest.mark.parametrize(
+    ("args", "query"),
+    [
+        (("--collapse",), "collapse=1"),
+        ((), ""),
+        (("--source", "le-soir", "--collapse"), "source=le-soir&collapse=1"),
+        (("--lang", "de", "--collapse"), "lang=de&collapse=1"),
+        (("--text", "antwerpen", "--collapse"), "q=antwerpen&collapse=1"),
+        (("--text", "festnahmen", "--collapse"), "q=festnahmen&collapse=1"),
+        (("--text", "mocro*"), "q=mocro*"),
+    ],
+)
+def test_the_page_the_api_the_exports_and_the_cli_list_the_same_rows(
+    site, client, config, args, query
+):
+    exported = cli_ids(site, config, *args)
+    assert exported, f"{args}: the view is empty, so the comparison proves nothing"
+    assert page_ids(client, query) == exported, f"the feed page, ?{query}"
+    assert api_ids(client, query) == exported, f"/api/articles?{query}"
+    assert csv_ids(client, query) == exported, f"/export.csv?{query}"
+    assert articles_ids(site, config, *args) == exported, f"newswatch articles {args}"
+    if "--collapse" in args:
+        with sessions(site.engine)() as session:
+            stories = [feed.get_item(session, n).story_id for n in exported]
+        entries = [atom.story_entry_id(story) for story in stories]
+        assert atom_entries(client, f"/feeds/search?{query}") == entries, f"Atom, ?{query}"
+
+
+def test_collapse_is_one_row_per_story_on_every_surface(site, client, config):
+    """The story of three copies (one a near-duplicate) is its first article everywhere."""
+    ids = site.ids
+    story = {ids["mocro"], ids["mocro_copy"], ids["mocro_near"]}
+    for listed in (page_ids(client, "collapse=1"), api_ids(client, "collapse=1"),
+                   csv_ids(client, "collapse=1"), cli_ids(site, config, "--collapse"),
+                   articles_ids(site, config, "--collapse")):  # fmt: skip
+        assert set(listed) & story == {ids["mocro"]}
+    # searched, the near-duplicate alone holds the word: it stands for the story
+    assert page_ids(client, "q=festnahmen&collapse=1") == [ids["mocro_near"]]
+    relevance = api_ids(client, "q=festnahmen&collapse=1&order=relevance")
+    assert relevance == [ids["mocro_near"]]
+    tagged = atom_entries(client, "/feeds/tags/be-ma-security")
+    assert tagged.count(atom.story_entry_id(ids["story_mocro"])) == 1
 
 
 def test_a_search_that_does_not_parse_names_the_option(site, config):

@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from crawler.storage import feed
 from crawler.storage.engine import sessions
-from crawler.storage.feed import FeedFilter
+from crawler.storage.feed import Cursor, FeedFilter
 from crawler.storage.models import Article, Source
 from crawler.storage.models.alerts import AlertMatch
 from tests.alerts_fixtures import T0, add_article
@@ -83,16 +83,54 @@ def test_filters(engine):
     assert titles(languages=("fr",)) == set()
 
 
-def test_story_entries_are_one_per_story_newest_first(engine):
+def test_iter_feed_pages_through_the_view_and_cuts_a_page_with_after_and_limit(engine):
+    _fill(engine)
+    with sessions(engine)() as session:
+        everything = [item.id for item in feed.feed_page(session, FeedFilter(), None, 1000).items]
+        assert [item.id for item in feed.iter_feed(session, FeedFilter(), batch=2)] == everything
+        for start, size in [(0, 5), (4, 3), (17, 4), (20, 3), (21, 10)]:
+            after = None
+            if start:
+                before = feed.get_item(session, everything[start - 1])
+                after = Cursor(before.published_at, before.id)
+            for batch in (1, 2, 500):
+                cut = feed.iter_feed(session, FeedFilter(), batch, after=after, limit=size)
+                assert [item.id for item in cut] == everything[start : start + size], (
+                    f"from {start}, {size} rows, read {batch} at a time")  # fmt: skip
+        assert list(feed.iter_feed(session, FeedFilter(), limit=0)) == []
+
+
+def test_iter_feed_asks_a_page_reader_for_no_more_rows_than_the_limit(engine):
+    _fill(engine)
+    asked = []
+
+    def pages(session, where, after, size):
+        asked.append(size)
+        return feed.feed_page(session, where, after, size)
+
+    with sessions(engine)() as session:
+        assert len(list(feed.iter_feed(session, FeedFilter(), 4, limit=10, pages=pages))) == 10
+    assert asked == [4, 4, 2]
+
+
+def test_per_story_keeps_each_story_once_as_its_first_stored_article_in_the_view(engine):
     first = add_article(engine, "story one", "one", stored_at=T0)
     add_article(engine, "story two", "two", stored_at=T0 + timedelta(hours=1))
     for hour in range(2, 6):
-        add_article(engine, f"copy {hour}", f"copy {hour}", story_of=first,
-                    stored_at=T0 + timedelta(hours=hour))  # fmt: skip
+        when, source = T0 + timedelta(hours=hour), "vrt" if hour % 2 else "hln"
+        add_article(
+            engine, f"copy {hour}", str(hour), story_of=first, source=source, stored_at=when
+        )
     with sessions(engine)() as session:
-        entries = feed.story_entries(session, FeedFilter(), limit=10, batch=2)
-        assert [e.title for e in entries] == ["copy 5", "story two"]
-        assert entries[0].story_size == 5
-        assert len(feed.story_entries(session, FeedFilter(), limit=1)) == 1
-        assert [i.title for i in feed.iter_feed(session, FeedFilter(), batch=2)][:2] == [
-            "copy 5", "copy 4"]  # fmt: skip
+
+        def titles(batch=500, **where):
+            where = FeedFilter(per_story=True, **where)
+            return [item.title for item in feed.iter_feed(session, where, batch)]
+
+        # the story stands where its first article does, however new its copies
+        assert titles() == titles(batch=1) == ["story two", "story one"]
+        [one] = [i for i in feed.iter_feed(session, FeedFilter(per_story=True)) if i.id == first]
+        assert one.story_size == 5
+        # filtered to vrt, its first vrt copy stands for it
+        assert titles(sources=("vrt",)) == ["copy 3"]
+        assert titles(since=T0 + timedelta(hours=3)) == ["copy 3"]

@@ -5,8 +5,10 @@ first (the order of `newswatch articles`). A page ends with a cursor (the last r
 and id) and the next page starts strictly after it, so page 2,000 costs what page 1 costs:
 no OFFSET, and both halves of the order walk the indexes on published_at and id.
 
-`iter_feed` is the one read of a whole view (the exports of the command line and the web):
-it yields a page at a time, so an export never holds the archive in memory.
+`iter_feed` is the one read of the feed: the feed page, the JSON API, the Atom feeds, the
+exports and `newswatch articles` all take their rows from it, so the same filters give the
+same rows in the same order everywhere. It reads a page at a time and yields as it reads,
+so an export never holds the archive in memory; `after` and `limit` cut one page of it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -38,7 +41,7 @@ class FeedFilter:
     searching: bool = False  # a search was asked for: with no usable words it finds nothing
     collapse: bool = False  # hide copies stored under another URL
     # One row per story: its first stored article among those the other filters keep
-    # (`--collapse` and the exports' collapse=1).
+    # (collapse=1 on the web, `--collapse` on the command line).
     per_story: bool = False
 
 
@@ -76,8 +79,12 @@ class FeedPage:
     next: Cursor | None  # None: this is the last page
 
 
-def _conditions(session: Session, where: FeedFilter, table=Article) -> list:
-    """The filters as conditions on `table` (articles, or an alias of it)."""
+def _conditions(session: Session, where: FeedFilter, table=Article, *, searched=True) -> list:
+    """The filters as conditions on `table` (articles, or an alias of it).
+
+    `searched=False` leaves the search's own condition out, for a caller that asks the
+    index itself (relevance order); one row per story still counts only what it finds.
+    """
     conditions = []
     if where.sources:
         names = select(Source.id).where(Source.name.in_(where.sources))
@@ -97,7 +104,7 @@ def _conditions(session: Session, where: FeedFilter, table=Article) -> list:
     if where.until:
         conditions.append(or_(table.published_at < where.until,
                               undated & (table.fetched_at < where.until)))  # fmt: skip
-    if where.search is not None or where.searching:
+    if searched and (where.search is not None or where.searching):
         found = search.matches(session.get_bind().dialect.name, where.search)
         if table is not Article:  # the index's condition is spelt on `articles` itself
             found = table.id.in_(select(Article.id).where(found).correlate(None))
@@ -154,23 +161,45 @@ def feed_page(
     return FeedPage(tuple(items), cursor)
 
 
-PageReader = Callable[[Session, FeedFilter, Cursor | None, int], FeedPage]
+Row = TypeVar("Row", covariant=True)
+
+
+class Page(Protocol[Row]):
+    """A page as a page reader returns it: its rows, and where the next page starts."""
+
+    @property
+    def items(self) -> Sequence[Row]: ...
+
+    @property
+    def next(self) -> Any: ...  # None: this is the last page
+
+
+PageReader = Callable[[Session, FeedFilter, Any, int], Page[Row]]
 
 
 def iter_feed(
-    session: Session, where: FeedFilter, batch: int = 500, *, pages: PageReader | None = None
-) -> Iterator[FeedItem]:
-    """Every article of the view, newest first, read and yielded `batch` rows at a time.
+    session: Session,
+    where: FeedFilter,
+    batch: int = 500,
+    *,
+    after: Any = None,
+    limit: int | None = None,
+    pages: PageReader | None = None,
+) -> Iterator[Any]:
+    """The rows of the view in its order, starting after `after`, at most `limit` of them.
 
-    The one read of a whole view: the command line and the web export through it, so the
-    same filters give the same rows, and only one page is held at a time. `pages` reads a
-    page (default `feed_page`); a search passes its own (alerts.archive judges the rows).
+    Read `batch` rows at a time (fewer when `limit` needs fewer) and yielded as read, so
+    only one page is held. `pages` reads a page (default `feed_page`, whose rows are
+    FeedItems and whose positions are Cursors); a search passes its own (alerts.archive
+    judges the rows and may rank them), and its rows and positions are then its own.
     """
     read = pages or feed_page
-    after = None
-    while True:
-        page = read(session, where, after, batch)
+    left = limit
+    while left is None or left > 0:
+        page = read(session, where, after, batch if left is None else min(batch, left))
         yield from page.items
+        if left is not None:
+            left -= len(page.items)
         if page.next is None:
             return
         after = page.next
@@ -208,28 +237,6 @@ def story_items(session: Session, story_id: int) -> list[FeedItem]:
     query = _rows(select(Article, Source.name)).where(Article.story_id == story_id)
     rows = session.execute(query.order_by(Article.id)).all()
     return [item(article, source, len(rows)) for article, source in rows]
-
-
-def story_entries(
-    session: Session, where: FeedFilter, limit: int = 50, batch: int = 200
-) -> list[FeedItem]:
-    """The newest `limit` stories of the feed, each as its newest article (for Atom feeds).
-
-    Reads pages until enough distinct stories are found, at most ten, so a story with
-    many copies cannot make the feed slow.
-    """
-    chosen: dict[int, FeedItem] = {}
-    after = None
-    for _ in range(10):
-        page = feed_page(session, where, after, batch)
-        for entry in page.items:
-            chosen.setdefault(entry.story_id, entry)
-            if len(chosen) == limit:
-                return list(chosen.values())
-        if page.next is None:
-            break
-        after = page.next
-    return list(chosen.values())
 
 
 def languages(session: Session) -> list[str]:

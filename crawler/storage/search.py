@@ -36,7 +36,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
@@ -301,7 +301,8 @@ def ranked_page(
     if session.get_bind().dialect.name == "sqlite":
         key, ids = _FTS.c.rank, _FTS.c.rowid
         query = select(ids, key).where(_match(where.search))
-        filters = _conditions(session, replace(where, search=None, searching=False))
+        # The match above is the search; one row per story still counts only its hits.
+        filters = _conditions(session, where, searched=False)
         if filters:  # rows are read only when a filter needs them: a row holds its text
             query = query.join(Article, Article.id == ids).where(*filters)
     else:

@@ -15,7 +15,6 @@ import click
 from crawler.cluster.options import ClusterOptions
 from crawler.run import crawl as run_crawl
 from crawler.sources import Source
-from crawler.storage.articles import ArticleFilter
 from crawler.storage.engine import database_location, open_engine, sessions
 from newswatch.app import App
 from newswatch.commands.options import config_option
@@ -166,7 +165,7 @@ def demo(app: App, keep: Path | None) -> None:
         _summarise(tallies)
         engine = open_engine(url)
         try:
-            print_articles(sessions(engine), ArticleFilter(), limit=20)
+            print_articles(sessions(engine), limit=20)
         finally:
             engine.dispose()
     click.echo()

@@ -36,10 +36,14 @@ BATCH = 200  # rows read, and written, at a time
 EXPORT_BUDGET = 1_000_000
 
 
-def export_items(session: Session, where: FeedFilter, search: Search | None) -> Iterator[FeedItem]:
-    """Every article of the view, newest first, a page at a time: both exports read this.
+def export_items(
+    session: Session, where: FeedFilter, search: Search | None, *, limit: int | None = None
+) -> Iterator[FeedItem]:
+    """Every article of the view (the first `limit`), newest first, a page at a time.
 
-    A search is the rule language's (alerts.archive): the index narrows, the matcher decides.
+    Both exports and `newswatch articles` read this; the web's feed page, API and Atom
+    feeds read the same feed.iter_feed. A search is the rule language's (alerts.archive):
+    the index narrows, the matcher decides.
     """
 
     def judged(session: Session, where: FeedFilter, after: Cursor | None, limit: int):
@@ -47,7 +51,7 @@ def export_items(session: Session, where: FeedFilter, search: Search | None) -> 
                            budget=EXPORT_BUDGET)  # fmt: skip
         return FeedPage(tuple(hit.item for hit in page.found), page.next)  # type: ignore[arg-type]
 
-    return feed.iter_feed(session, where, BATCH, pages=judged)
+    return feed.iter_feed(session, where, BATCH, limit=limit, pages=judged)
 
 
 def csv_safe(record: dict) -> dict:

@@ -10,21 +10,16 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerts.archive import Search
 from alerts.render import local_time
 from crawler.storage import articles as article_queries
 from crawler.storage import backlog, runs
 from crawler.storage import stories as story_queries
-from crawler.storage.articles import ArticleFilter
+from crawler.storage.feed import FeedFilter
 from newswatch.app import App
-from newswatch.commands.options import article_filters, config_option
+from newswatch.commands.export import export_items
+from newswatch.commands.options import article_filters, config_option, feed_search
 from newswatch.settings import local_zone
-
-
-def article_filter(sources, languages, since, until, text, collapse) -> ArticleFilter:
-    return ArticleFilter(
-        sources=sources, languages=languages, since=since, until=until, text=text,
-        include_duplicates=not collapse,
-    )  # fmt: skip
 
 
 def _console() -> Console:
@@ -43,17 +38,20 @@ def _when(moment: datetime | None, zone: ZoneInfo | None = None) -> str:
 
 def print_articles(
     sessions: sessionmaker[Session],
-    where: ArticleFilter,
+    where: FeedFilter | None = None,
+    search: Search | None = None,
     *,
     limit: int | None,
     zone: ZoneInfo | None = None,
 ) -> None:
+    """The first `limit` rows `newswatch export` writes for this view, as a table."""
+    where = where or FeedFilter()
     with sessions() as session:
-        rows = article_queries.list_articles(session, where, limit=limit)
+        rows = list(export_items(session, where, search, limit=limit))
         collapsed = (
-            {}
-            if where.include_duplicates
-            else story_queries.summaries(session, [article.story_id for article, _ in rows])
+            story_queries.summaries(session, [item.story_id for item in rows])
+            if where.per_story
+            else {}
         )
     console = _console()
     if not rows:
@@ -62,40 +60,43 @@ def print_articles(
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("id", "published", "source", "lang", "title"):
         table.add_column(column, no_wrap=column != "title", overflow="fold")
-    for article, source in rows:
-        copy = (
-            f" [dim](copy of #{article.duplicate_of_id})[/dim]" if article.duplicate_of_id else ""
-        )
-        story = collapsed.get(article.story_id)
+    for item in rows:
+        copy = f" [dim](copy of #{item.duplicate_of_id})[/dim]" if item.duplicate_of_id else ""
+        story = collapsed.get(item.story_id)
         if story and story.articles > 1:
             outlets = f"{story.outlets} outlet{'s' if story.outlets != 1 else ''}"
             size = f"{story.articles} articles, {outlets}"
             copy = f" [dim](story #{story.id}: {size})[/dim]"
         table.add_row(
-            str(article.id),
-            _when(article.published_at or article.fetched_at, zone),
-            source,
-            article.language or "?",
-            (article.title or article.url).replace("[", r"\[") + copy,
+            str(item.id),
+            _when(item.published_at or item.fetched_at, zone),
+            item.source,
+            item.language or "?",
+            (item.title or item.url).replace("[", r"\[") + copy,
         )
     console.print(table)
 
 
 @click.command()
 @config_option
-@article_filters
+@article_filters(search=True)
 @click.option("-n", "--limit", default=50, show_default=True, help="How many articles to list.")
 @click.pass_obj
 def articles(app: App, limit: int, **filters) -> None:
-    """List stored articles, newest first.
+    """List stored articles, newest first: the first rows `newswatch export` writes.
+
+    --text searches in the rule language, as the web's search box does; --collapse keeps
+    one line per story.
 
     \b
     Examples:
       newswatch articles --lang de --since 2026-11-01
       newswatch articles --source le-soir --text "Mocro-Maffia"
+      newswatch articles --text 'mocro* -sport' --collapse
     """
+    where, search = feed_search(**filters, default_operator=app.settings.alerts.default_operator)
     zone = app.settings.display.zone
-    print_articles(app.sessions(), article_filter(**filters), limit=limit, zone=zone)
+    print_articles(app.sessions(), where, search, limit=limit, zone=zone)
 
 
 @click.command()

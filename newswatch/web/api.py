@@ -9,16 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from alerts.archive import (
-    Position,
-    ResultPage,
-    Search,
-    StoryHit,
-    StoryPage,
-    by_relevance,
-    search_page,
-    story_page,
-)
+from alerts.archive import Position, Search, StoryHit, StoryPage, by_relevance, story_page
 from alerts.query import QueryError
 from crawler.storage import alert_log
 from crawler.storage.alert_log import LogEntry
@@ -115,11 +106,7 @@ def articles(request: Request) -> JSONResponse:
         view, search, after, limit = _searched(request)
     except QueryError as error:
         return _query_error(error)
-    page = ResultPage((), None)
-    if not view.q or view.searchable:
-        with web(request).sessions() as session:
-            page = search_page(session, search, view.filter(searched=False),
-                               order=view.order or "newest", after=after, limit=limit)  # fmt: skip
+    page = service.feed_rows(web(request), view, search, after, limit)
     items = [_article(request, hit.item, Highlighter(hit.terms)) for hit in page.found]
     return _page(request, view, "/api/articles", items, page)
 
@@ -132,7 +119,7 @@ def stories(request: Request) -> JSONResponse:
     page = StoryPage((), None)
     if not view.q or view.searchable:
         with web(request).sessions() as session:
-            page = story_page(session, search, view.filter(searched=False),
+            page = story_page(session, search, view.filter(),
                               order=view.order or "newest", after=after, limit=limit)  # fmt: skip
     items = [_story_hit(request, hit) for hit in page.stories]
     return _page(request, view, "/api/stories", items, page)

@@ -18,17 +18,14 @@ from starlette.responses import StreamingResponse
 from alerts.archive import Search
 from alerts.query import QueryError
 from newswatch.commands.export import BATCH, FIELDS, csv_safe, export_items, export_record
-from newswatch.commands.options import per_story
 from newswatch.web.context import Web, web
 from newswatch.web.params import BadRequest, FeedView, rule_operator
 
 
 def _records(current: Web, view: FeedView, search: Search | None) -> Iterator[dict]:
     """Every article of the view, read as `newswatch export` reads it (the same rows)."""
-    # Without a search, `filter()` keeps "q=!!!" (no word to search for) finding nothing.
-    where = per_story(view.filter(searched=search is None), view.collapse)
     with current.sessions() as session:
-        for item in export_items(session, where, search):
+        for item in export_items(session, view.filter(), search):
             yield export_record(item, item.source, current.zone)
 
 

@@ -1,20 +1,24 @@
-"""Atom feeds of the stored feed: per alert rule, per tag and per search; one entry per story."""
+"""Atom feeds of the stored feed: per alert rule, per tag and per search; one entry per story.
+
+The tag and search feeds are the rows of the feed page's view with collapse=1: each story
+once, as its first stored article in the view, so an entry does not change as copies come.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote, urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from alerts.archive import story_page
 from alerts.query import QueryError
-from crawler.storage import alert_log, feed
-from crawler.storage.feed import FeedFilter, FeedItem
-from newswatch.web import atom
+from crawler.storage import alert_log
+from crawler.storage.feed import FeedItem
+from newswatch.web import atom, service
 from newswatch.web.access import KEY
-from newswatch.web.context import Web, web
+from newswatch.web.context import web
 from newswatch.web.params import BadRequest, FeedView, rule_operator
 from newswatch.web.present import Highlighter, safe_href, shorten
 
@@ -57,11 +61,6 @@ def _response(request: Request, title: str, html_url: str, entries: list[atom.En
     return Response(atom.render(document), media_type=MEDIA_TYPE)
 
 
-def _stories(current: Web, where: FeedFilter) -> list[FeedItem]:
-    with current.sessions() as session:
-        return feed.story_entries(session, where, ENTRIES)
-
-
 def rule_feed(request: Request) -> Response:
     """The stories a rule alerted on, newest match first."""
     current = web(request)
@@ -85,29 +84,26 @@ def rule_feed(request: Request) -> Response:
 def tag_feed(request: Request) -> Response:
     """Stories from the sources carrying a tag (a topic), newest first."""
     tag = request.path_params["tag"]
-    items = _stories(web(request), FeedFilter(tag=tag))
+    page = service.feed_rows(web(request), FeedView(tag=tag, collapse=True), None, limit=ENTRIES)
     label = web(request).topics().get(tag, tag)
-    entries = [_entry(request, item, _plain(item)) for item in items]
+    entries = [_entry(request, hit.item, _plain(hit.item)) for hit in page.found]
     return _response(request, f"newswatch: {label}", f"/?tag={quote(tag)}", entries)
 
 
 def search_feed(request: Request) -> Response:
     """Any view of the feed page (search and filters) as a feed: subscribe to a search.
 
-    Found as the feed page finds it (the rule language decides), one entry per story."""
+    The rows of that view with collapse=1, newest first: one entry per story."""
     current = web(request)
-    view = FeedView.from_query(request.query_params)
+    view = replace(FeedView.from_query(request.query_params), collapse=True, order="")
     try:
         search = view.search(rule_operator(current.settings))
     except QueryError as error:
         raise BadRequest(f"q: {error}") from None
-    with current.sessions() as session:
-        page = story_page(session, search, view.filter(searched=False), limit=ENTRIES)
     entries = []
-    for story in page.stories:
-        marks = Highlighter(story.found.terms)
-        item = story.found.item
-        entries.append(_entry(request, item, "".join(text for text, _ in marks.summary(item))))
+    for hit in service.feed_rows(current, view, search, limit=ENTRIES).found:
+        summary = "".join(text for text, _ in Highlighter(hit.terms).summary(hit.item))
+        entries.append(_entry(request, hit.item, summary))
     title = f"newswatch: {view.q}" if view.q else "newswatch: feed"
     return _response(request, title, view.link("/"), entries)
 

@@ -56,7 +56,8 @@ FILTERS = [
     _query("since", "Published (undated: fetched) on or after this date or moment.",
            format="date"),
     _query("until", "Published (undated: fetched) before this date or moment.", format="date"),
-    _query("collapse", "1 hides copies of a story stored under another URL.", enum=["1"]),
+    _query("collapse", "1 keeps one article per story: its first stored article among those "
+                       "the other filters keep (as `newswatch export --collapse`).", enum=["1"]),
 ]  # fmt: skip
 PAGING = [
     _query("order", "newest (the default) or relevance: best match first (bm25 on SQLite, "

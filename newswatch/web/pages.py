@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from alerts.archive import ResultPage, by_relevance, search_page
+from alerts.archive import by_relevance
 from alerts.query import QueryError
 from crawler.storage.feed import FeedItem
 from newswatch.web import service
@@ -54,13 +54,7 @@ def feed(request: Request) -> Response:
     except QueryError as error:
         return _feed_page(request, view, [], 400, query_error=error)
     after = parse_cursor(request.query_params.get("after"), by_relevance(search, view.order))
-    if view.q and not view.searchable:
-        found = ResultPage((), None)  # "!!!": nothing to search for, and nothing found
-    else:
-        with current.sessions() as session:
-            found = search_page(session, search, view.filter(searched=False),
-                                order=view.order or "newest", after=after,
-                                limit=current.options.page_size)  # fmt: skip
+    found = service.feed_rows(current, view, search, after)
     rows = []
     for hit in found.found:
         marks = Highlighter(hit.terms)

@@ -13,7 +13,6 @@ from starlette.requests import Request
 
 from alerts.archive import ORDERS, Position, Search, compile_search
 from alerts.normalize import words
-from alerts.query import QueryError
 from crawler.storage.feed import Cursor, FeedFilter
 from crawler.storage.search import Ranked
 
@@ -62,7 +61,7 @@ class FeedView:
             collapse=params.get("collapse", "") in ("1", "on", "true"),
             order="" if order == ORDERS[0] else order or "",
         )
-        view.filter(searched=False)  # validate now: a bad date is a 400 wherever it is used
+        view.filter()  # validate now: a bad date is a 400 wherever it is used
         return view
 
     @property
@@ -74,19 +73,13 @@ class FeedView:
         """The search in the rule language (None: none asked); raises QueryError."""
         return compile_search(self.q, default_operator) if self.searchable else None
 
-    def filter(self, searched: bool = True) -> FeedFilter:
-        """The filters; with `searched`, and the index's narrowing of the search.
+    def filter(self) -> FeedFilter:
+        """The filters, as `newswatch export` builds them from the same options.
 
-        The narrowing alone finds every article the search matches and some it does not:
-        alerts.archive lets the matcher decide (Atom feeds and exports that read this
-        directly show those too). A query that does not parse is a 400.
+        The search is not among them: alerts.archive applies `search()` (the index narrows,
+        the matcher decides). A search with no word to search for ("!!!") finds nothing;
+        collapse keeps one row per story.
         """
-        index = None
-        if searched and self.searchable:
-            try:
-                index = compile_search(self.q).index
-            except QueryError as error:
-                raise BadRequest(f"q: {error}") from None
         return FeedFilter(
             sources=self.sources,
             languages=self.languages,
@@ -94,9 +87,8 @@ class FeedView:
             rule=self.rule or None,
             since=parse_date("since", self.since),
             until=parse_date("until", self.until),
-            search=index,
-            searching=searched and (index is not None or (bool(self.q) and not self.searchable)),
-            collapse=self.collapse,
+            searching=bool(self.q) and not self.searchable,
+            per_story=self.collapse,
         )
 
     def params(self) -> list[tuple[str, str]]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session
+
+from alerts.archive import Found, Position, ResultPage, Search, search_page
 from alerts.redact import redact_urls
 from crawler.storage import alert_log, deliveries, feed
 from crawler.storage import sources as source_queries
 from crawler.storage.alert_log import LogEntry, LogPage, RuleSummary
-from crawler.storage.feed import Cursor, FeedItem, FeedPage
+from crawler.storage.feed import FeedFilter, FeedItem
 from crawler.storage.sources import FAILING_AFTER, SourceHealth
 from newswatch.web.context import Web
 from newswatch.web.params import FeedView
@@ -47,9 +50,51 @@ class Choices:
     languages: tuple[str, ...]
 
 
-def feed_page(web: Web, view: FeedView, after: Cursor | None) -> FeedPage:
+@dataclass(frozen=True)
+class _Rows:
+    items: tuple[Found, ...]
+    next: Position | None
+
+
+class _Judged:
+    """alerts.archive.search_page as feed.iter_feed's page reader: rows with their hits.
+
+    It keeps the last page it read (where the next one starts, whether the budget stopped
+    it). A page the budget stopped ends the read: a request judges one budget's worth.
+    """
+
+    def __init__(self, search: Search | None, order: str) -> None:
+        self.search, self.order = search, order
+        self.last = ResultPage((), None)
+
+    def __call__(
+        self, session: Session, where: FeedFilter, after: Position | None, limit: int
+    ) -> _Rows:
+        self.last = search_page(session, self.search, where, order=self.order, after=after,
+                                limit=limit)  # fmt: skip
+        return _Rows(self.last.found, None if self.last.partial else self.last.next)
+
+
+def feed_rows(
+    web: Web,
+    view: FeedView,
+    search: Search | None,
+    after: Position | None = None,
+    limit: int | None = None,
+) -> ResultPage:
+    """A page of the feed view, from `after` on: the feed page, the API and the Atom feeds.
+
+    Read by feed.iter_feed with the filters `newswatch export` builds from the same
+    options, so newest first (the default order) these are the rows of the exports, in
+    their order; collapse=1 is one row per story there too.
+    """
+    size = limit or web.options.page_size
+    judged = _Judged(search, view.order or "newest")
     with web.sessions() as session:
-        return feed.feed_page(session, view.filter(), after, web.options.page_size)
+        rows = feed.iter_feed(session, view.filter(), size, after=after, limit=size,
+                              pages=judged)  # fmt: skip
+        found = tuple(rows)
+    return replace(judged.last, found=found)
 
 
 def story(web: Web, story_id: int) -> Story | None:
