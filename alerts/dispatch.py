@@ -34,12 +34,10 @@ from alerts.channels.console import ConsoleChannel
 from alerts.config import AlertSettings, RetryPolicy
 from alerts.digest import period_start
 from alerts.errors import DeliveryError, PermanentError
-from alerts.render import AlertItem, AlertMessage, Rendered, render
-from alerts.snippets import Snippet
-from crawler.storage import deliveries, stories
-from crawler.storage.deliveries import DeliveryRow, MatchRow
+from alerts.render import AlertMessage, Rendered, render
+from crawler.storage import deliveries
+from crawler.storage.deliveries import AlertItem, DeliveryRow
 from crawler.storage.engine import sessions
-from crawler.storage.stories import StorySummary
 
 log = logging.getLogger(__name__)
 CLAIM_BATCH = 500  # deliveries claimed at once by one round
@@ -110,8 +108,7 @@ def dispatch_due(
             break
         with make_session() as session:
             found = deliveries.matches(session, [row.match_id for row in group])
-            sizes = stories.summaries(session, [match.story_id for match in found.values()])
-        outcome, retry_at, detail = _deliver(group, found, sizes, settings, channels, rng, now)
+        outcome, retry_at, detail = _deliver(group, found, settings, channels, rng, now)
         with make_session() as session, session.begin():
             ids = [row.id for row in group]
             deliveries.record_attempt(session, ids, now, outcome, detail, retry_at)
@@ -134,20 +131,16 @@ def _groups(claimed: list[DeliveryRow]) -> list[list[DeliveryRow]]:
 
 
 def message_for(
-    group: list[DeliveryRow],
-    found: Mapping[int, MatchRow],
-    settings: AlertSettings,
-    sizes: Mapping[int, StorySummary] | None = None,
+    group: list[DeliveryRow], found: Mapping[int, AlertItem], settings: AlertSettings
 ) -> AlertMessage:
     """The message for a group of deliveries: each story once, with its size at send time."""
     first = group[0]
-    sizes = sizes or {}
     items, stories_seen = [], set()
     for row in group:
-        match = found.get(row.match_id)
-        if match is not None and match.story_id not in stories_seen:
-            stories_seen.add(match.story_id)
-            items.append(_item(match, sizes.get(match.story_id)))
+        item = found.get(row.match_id)
+        if item is not None and item.story_id not in stories_seen:
+            stories_seen.add(item.story_id)
+            items.append(item)
     query = found[first.match_id].query if first.match_id in found else ""
     if first.mode == "instant":
         return AlertMessage(first.message_id, first.rule, query, "instant", tuple(items), None,
@@ -170,21 +163,9 @@ def _digest_key(group: list[DeliveryRow]) -> str:
     return f"{first.rule}|{first.channel}|{first.due_at.isoformat()}|{ids}"
 
 
-def _item(match: MatchRow, story: StorySummary | None = None) -> AlertItem:
-    return AlertItem(
-        match.id, match.story_id, match.article_id, match.url, match.title, match.source,
-        match.site_name, match.language, match.published_at, match.matched_at,
-        tuple(match.terms), tuple(Snippet.from_json(s) for s in match.snippets),
-        tuple(tuple(span) for span in match.title_highlights),
-        story.articles if story else 1, story.outlets if story else 1,
-        story.languages if story else (),
-    )  # fmt: skip
-
-
 def _deliver(
     group: list[DeliveryRow],
-    found: Mapping[int, MatchRow],
-    sizes: Mapping[int, StorySummary],
+    found: Mapping[int, AlertItem],
     settings: AlertSettings,
     channels: Mapping[str, Sender],
     rng: random.Random,
@@ -198,7 +179,7 @@ def _deliver(
     first = group[0]
     retry_after = None
     try:
-        message = message_for(group, found, settings, sizes)
+        message = message_for(group, found, settings)
         sender = channels.get(first.channel)
         if sender is None:
             raise PermanentError(f"no channel named {first.channel!r} is configured")

@@ -26,33 +26,11 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from alerts.snippets import Snippet
+from crawler.storage.deliveries import AlertItem  # one match as a message shows it
 
 PAYLOAD_VERSION = 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 SUBJECT_LENGTH = 180
-
-
-@dataclass(frozen=True)
-class AlertItem:
-    """One match as a message shows it."""
-
-    match_id: int
-    story_id: int
-    article_id: int
-    url: str
-    title: str | None
-    source: str
-    site_name: str | None
-    language: str | None
-    published_at: datetime | None
-    matched_at: datetime
-    terms: tuple[str, ...]
-    snippets: tuple[Snippet, ...]
-    title_highlights: tuple[tuple[int, int], ...] = ()
-    # the story when the message is sent: it may have grown since the match
-    story_articles: int = 1
-    story_outlets: int = 1
-    story_languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +95,10 @@ def _safe_url(url: str) -> str | None:
     return url if url.lower().startswith(("https://", "http://")) else None
 
 
+def _snippets(item: AlertItem) -> list[Snippet]:
+    return [Snippet.from_json(value) for value in item.snippets]
+
+
 def story_note(item: AlertItem) -> str:
     """ " · also in 3 more outlets (de, fr)" when the story has other articles, else ""."""
     if item.story_articles <= 1:
@@ -149,7 +131,7 @@ def render_text(message: AlertMessage) -> str:
         lines.append(
             f"{one_line(source)} · {when} · matched {', '.join(item.terms)}{story_note(item)}"
         )
-        for snippet in item.snippets:
+        for snippet in _snippets(item):
             marked = _marked(snippet.text, snippet.highlights, "*", "*", _plain)
             lines.append("  … " + one_line(marked, 1000))
         lines.append(one_line(item.url, 2000))
@@ -170,7 +152,7 @@ def render_html(message: AlertMessage) -> str:
         when = escape(local_time(item.published_at or item.matched_at, message.timezone))
         terms = escape(", ".join(item.terms)) + escape(story_note(item))
         parts.append(f"<h3>{heading}</h3><p><small>{source} · {when} · matched {terms}</small></p>")
-        for snippet in item.snippets:
+        for snippet in _snippets(item):
             marked = _marked(snippet.text, snippet.highlights, "<mark>", "</mark>", escape)
             parts.append(f"<blockquote>… {marked} …</blockquote>")
         if not url:
@@ -201,7 +183,7 @@ def _item_json(item: AlertItem) -> dict:
         "story_id": item.story_id,
         "matched_at": item.matched_at.isoformat(),
         "terms": list(item.terms),
-        "snippets": [snippet.as_json() for snippet in item.snippets],
+        "snippets": [snippet.as_json() for snippet in _snippets(item)],
         "story": {
             "id": item.story_id,
             "articles": item.story_articles,

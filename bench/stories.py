@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.stories --quick    # 30 events; lookups at 2,000 and 20,000
 
 Quality runs the labelled sets of bench/story_eval.py through the real storage path
-(crawler.storage.articles.add_article on SQLite), in publication order. Pairs are scored:
+(crawler.placement.add_article on SQLite), in publication order. Pairs are scored:
 near-duplicate precision is the share of pairs joined as copies that are labelled copies;
 grouping precision the share of pairs put in one story that are labelled one event.
 
@@ -31,12 +31,10 @@ from sqlalchemy import insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from bench.story_eval import START, EvalArticle, demo_set, generate
-from crawler import items
+from crawler import items, placement
 from crawler.dedupe import BANDS, content_hash
 from crawler.fingerprints import fingerprint
 from crawler.sources import Source
-from crawler.storage import articles as article_queries
-from crawler.storage import stories
 from crawler.storage.engine import open_engine, sessions
 from crawler.storage.models import Article, Story
 from crawler.storage.models.stories import ArticleBand, ArticleEvidence
@@ -70,7 +68,7 @@ def store_all(folder: Path, articles: list[EvalArticle]) -> dict[int, tuple[int,
         position_of: dict[int, int] = {}
         for position, article in enumerate(articles):
             url = f"https://{article.outlet}.example/{position}"
-            stored = article_queries.add_article(session, ids[article.outlet], items.Article(
+            stored = placement.add_article(session, ids[article.outlet], items.Article(
                 source=article.outlet, url=url, link_key=url, title=article.title,
                 author=None, published_at=article.published_at, language=article.language,
                 text=article.text, lead=None, site_name=None, image_url=None,
@@ -190,7 +188,7 @@ def lookup_costs(folder: Path, sizes: tuple[int, ...], texts: list[str], rounds:
             with sessions(engines[size])() as session:
                 for text, found, dated in queries[size]:
                     began = time.perf_counter()
-                    stories.place(session, text, found, dated)
+                    placement.place(session, text, found, dated)
                     if round_number:  # the first round warms the caches
                         timings[size].append(time.perf_counter() - began)
     for engine in engines.values():

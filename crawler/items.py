@@ -78,7 +78,7 @@ class Article:
     """An extracted article ready to be de-duplicated and stored."""
 
     source: str
-    url: str  # canonical URL: the storage key (the page's declared canonical, or its own)
+    url: str  # the storage key, decided by crawler.urls.article_key
     link_key: str  # canonical form of the link that led here (crawler.urls.canonical_url)
     title: str | None
     author: str | None
@@ -90,7 +90,7 @@ class Article:
     image_url: str | None
     content_hash: str  # crawler.dedupe.content_hash(text)
     fetched_at: datetime
-    fingerprint: Fingerprint | None = None  # computed at storage time when missing
+    fingerprint: Fingerprint  # computed with extraction (crawler.fingerprints)
     link_url: str | None = None  # the link as published, exactly as it was requested
     final_url: str | None = None  # where the page came from, after redirects
 

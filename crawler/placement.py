@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,13 +13,28 @@ from sqlalchemy.orm import Session
 from crawler import items
 from crawler.dedupe import COPY_CONTAINMENT, overlap, shingles
 from crawler.evidence import kind
-from crawler.fingerprints import fingerprint
 from crawler.storage import articles, backlog, stories
-from crawler.storage.articles import Outcome, Stored
 from crawler.stories import WINDOW, Candidate, choose, explain, is_copy, rare_keys
 
 MAX_NEAR_CANDIDATES = 20  # most band-sharing articles verified on their text; a bounded cost
 MAX_EVIDENCE_ARTICLES = 50  # most key-sharing articles in the window assessed
+
+
+class Outcome(enum.Enum):
+    """What storing one article did."""
+
+    NEW = "new"  # first time this text was seen: a new story, or a new telling of a stored one
+    DUPLICATE_TEXT = "duplicate_text"  # stored, joined the story of the same or a near copy
+    KNOWN_URL = "known_url"  # this canonical URL was stored already: nothing written
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The outcome of storing one article, and the article and story it ended in."""
+
+    outcome: Outcome
+    article_id: int
+    story_id: int
 
 
 @dataclass(frozen=True)
@@ -39,7 +55,8 @@ def add_article(session: Session, source_id: int, article: items.Article) -> Sto
     """Store `article` once per canonical URL, in the story it belongs to.
 
     The story is the one of identical text, else of a near-duplicate, else of an article
-    sharing rare evidence in the time window, else a new one.
+    sharing rare evidence in the time window, else a new one. The key (`article.url`) and
+    the fingerprint come decided from extraction; nothing here computes them again.
     Commits, so the article is durable before the caller reports it done.
     """
     existing = articles.by_url(session, article.url)
@@ -48,7 +65,7 @@ def add_article(session: Session, source_id: int, article: items.Article) -> Sto
         session.commit()
         return Stored(Outcome.KNOWN_URL, existing.id, existing.story_id)
 
-    prints = article.fingerprint or fingerprint(article.text)
+    prints = article.fingerprint
     dated_at = article.published_at or article.fetched_at
     placement = same_text(session, article.content_hash) or place(
         session, article.text, prints, dated_at, article.language

@@ -11,8 +11,8 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.failures import SKIP_REASONS, retry_after_until
+from crawler.placement import Outcome
 from crawler.storage import backlog, runs, schedule
-from crawler.storage.articles import Outcome
 from crawler.storage.models.base import utcnow
 
 log = logging.getLogger("newswatch.crawl")

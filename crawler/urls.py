@@ -172,7 +172,7 @@ def request_url(link: str) -> str | None:
 
 
 def canonical_url(url: str) -> str:
-    """The one form of an article URL used as its storage key.
+    """The one form of a URL used as a key: a link's, and an article's (see article_key).
 
     Raises ValueError for anything but an absolute http(s) URL.
     """
@@ -243,15 +243,21 @@ def absolute_url(base: str, link: str | None) -> str | None:
     return joined if urlsplit(joined).scheme in DEFAULT_PORTS else None
 
 
-def choose_canonical(fetched_url: str, declared: str | None) -> str:
-    """The storage key of a fetched page: its declared canonical when trustworthy, else its URL.
+def article_key(link_key: str, link_url: str, final_url: str, declared: str | None) -> str:
+    """The storage key of a fetched article, decided here and nowhere else.
 
-    A declared canonical is honoured only when it is an absolute http(s) URL on the same site,
-    so a page cannot claim another site's key, and not when it points a non-root page at the
-    site's home page (a common template mistake that would fold every article into one).
+    `link_key` is the canonical form of `link_url`, decided by the spider when it chose to
+    request the link (`canonical_url`); a page served from that very address (no redirect)
+    has that key already, so it is passed through rather than computed again. After a
+    redirect the key is the final URL's.
+
+    A declared canonical (rel=canonical, og:url) wins when trustworthy: an absolute http(s)
+    URL on the same site, so a page cannot claim another site's key, and not pointing a
+    non-root page at the site's home page (a common template mistake that would fold every
+    article into one).
     """
-    fetched = canonical_url(fetched_url)
-    if not declared or not same_site(fetched_url, declared):
+    fetched = link_key if final_url == link_url else canonical_url(final_url)
+    if not declared or not same_site(final_url, declared):
         return fetched
     try:
         chosen = canonical_url(declared)

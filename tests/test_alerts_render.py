@@ -17,7 +17,7 @@ def item(title: str, url: str = "https://hln.example/a", **kw) -> AlertItem:
         match_id=1, story_id=7, article_id=3, url=url, title=title, source="hln",
         site_name="HLN", language="nl", published_at=NOW, matched_at=NOW,
         terms=('"mocro maffia"',),
-        snippets=(Snippet("Over de Mocro-Maffia in Antwerpen.", ((8, 20),)),),
+        snippets=(Snippet("Over de Mocro-Maffia in Antwerpen.", ((8, 20),)).as_json(),),
         title_highlights=(),
     )  # fmt: skip
     values.update(kw)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from alerts.dispatch import dispatch_due
 from alerts.engine import match_new_articles
 from alerts.render import Rendered
-from crawler import items
+from crawler import items, placement
 from crawler.dedupe import content_hash
+from crawler.fingerprints import fingerprint
 from crawler.sources import Source
-from crawler.storage import articles
 from crawler.storage.engine import sessions
 from crawler.storage.sources import sync_sources
 from tests.alerts_fixtures import settings
@@ -46,8 +46,9 @@ def store(engine, outlet: str, text: str, *, hours: float, language: str = "fr")
             source=outlet, url=url, link_key=url, title=f"{outlet} headline", author=None,
             published_at=when, language=language, text=text, lead=None, site_name=None,
             image_url=None, content_hash=content_hash(text), fetched_at=when,
+            fingerprint=fingerprint(text),
         )  # fmt: skip
-        return articles.add_article(session, ids[outlet], article).story_id
+        return placement.add_article(session, ids[outlet], article).story_id
 
 
 def test_a_story_growing_in_outlets_and_languages_alerts_once(engine):

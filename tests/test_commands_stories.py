@@ -8,8 +8,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from crawler.storage import articles
+from crawler import placement
 from crawler.storage.engine import open_engine, sessions
+from crawler.storage.feed import FeedFilter, iter_feed
 from newswatch.app import App
 from newswatch.commands import review
 from newswatch.commands.stories import stories, story
@@ -23,13 +24,13 @@ def app(tmp_path):
     engine = open_engine(url)
     factory, source = setup(engine)
     with factory() as session:
-        articles.add_article(session, source, make("https://a.example/1", TEXT, title="Coup"))
-        articles.add_article(
+        placement.add_article(session, source, make("https://a.example/1", TEXT, title="Coup"))
+        placement.add_article(
             session, source,
             make("https://c.example/3", GERMAN, when=T0 + timedelta(hours=5), language="de",
                  title="Kokain-Netzwerk"),
         )  # fmt: skip
-        articles.add_article(session, source, make("https://d.example/4", OTHER, title="Gand"))
+        placement.add_article(session, source, make("https://d.example/4", OTHER, title="Gand"))
     engine.dispose()
     found = App(write_config(tmp_path / "newswatch.toml", []), url)
     yield found
@@ -65,7 +66,7 @@ def test_stories_put_the_latest_activity_first_and_show_both_dates(app):
 
 def test_story_shows_members_and_why_they_joined(app):
     with sessions(app.engine())() as session:
-        story_id = articles.list_articles(session)[-1][0].story_id
+        story_id = list(iter_feed(session, FeedFilter()))[-1].story_id
     shown = run(app, story, str(story_id))
     assert "2 articles from 1 outlet (de, fr)" in shown
     assert "first" in shown and "shares" in shown and "Julien Moinil" in shown

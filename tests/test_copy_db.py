@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from alerts.archive import compile_search
 from alerts.engine import match_new_articles
+from crawler import placement
 from crawler.sources import Source
 from crawler.storage import articles
 from crawler.storage.engine import open_engine, sessions
@@ -46,9 +47,9 @@ def archive(tmp_path: Path) -> tuple[Path, str]:
     engine = open_engine(url)
     factory, ids = setup(engine)
     with factory() as session:
-        articles.add_article(session, ids["tagesschau"], make("https://t.example/a"))
-        articles.add_article(session, ids["le-soir"], make("https://s.example/b", title="Kopie"))
-        articles.add_article(session, ids["tagesschau"], make("https://t.example/c", OTHER_TEXT))
+        placement.add_article(session, ids["tagesschau"], make("https://t.example/a"))
+        placement.add_article(session, ids["le-soir"], make("https://s.example/b", title="Kopie"))
+        placement.add_article(session, ids["tagesschau"], make("https://t.example/c", OTHER_TEXT))
     # a match and its pending delivery (channel "console" is the default)
     assert match_new_articles(engine, settings(RULES), now=T0).matches == 1
     engine.dispose()
@@ -100,7 +101,7 @@ def test_every_table_moves_to_postgresql_unchanged(archive, target_url):
         assert searched(after) == [3]
         # the sequences were moved past the copied ids: a new article gets a new one
         ids = sync_sources(after, [Source("tagesschau", "feed", ("https://t.example/rss",), "de")])
-        stored = articles.add_article(
+        stored = placement.add_article(
             after, ids["tagesschau"], make("https://t.example/new", "Neu")
         )
     assert stored.article_id == 4

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from crawler import placement
+from crawler.placement import Outcome
 from crawler.storage import articles, backlog
-from crawler.storage.articles import Outcome
 from crawler.storage.backlog import Pending
+from crawler.storage.feed import FeedFilter, iter_feed
 from tests.test_storage_stories import GERMAN, OTHER, T0, TEXT, WIRE, make, setup
 
 
@@ -67,4 +68,4 @@ def test_a_url_stored_by_another_writer_meanwhile_is_known(engine, monkeypatch):
     assert again.outcome is Outcome.KNOWN_URL
     assert (again.article_id, again.story_id) == (first.article_id, first.story_id)
     with factory() as session:
-        assert len(articles.list_articles(session)) == 1
+        assert len(list(iter_feed(session, FeedFilter()))) == 1

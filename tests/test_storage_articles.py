@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from crawler import items
+from crawler import items, placement
 from crawler.dedupe import content_hash
+from crawler.fingerprints import fingerprint
+from crawler.placement import Outcome
 from crawler.sources import Source
 from crawler.storage import articles
-from crawler.storage.articles import ArticleFilter, Outcome
 from crawler.storage.engine import sessions
+from crawler.storage.feed import FeedFilter, iter_feed
 from crawler.storage.sources import sync_sources
 
 TEXT = "Belgische und marokkanische Behörden vereinbaren einen Aktionsplan gegen die Mocro-Maffia."
@@ -19,11 +21,12 @@ OTHER_TEXT = "Im Hafen von Antwerpen fanden Zöllner erneut Kokain in einem Bana
 
 
 def make(url: str, text: str = TEXT, **fields) -> items.Article:
+    """An article as extraction hands it over: hashed and fingerprinted (no cited links)."""
     base = dict(
         source="tagesschau", url=url, link_key=url, title="Aktionsplan", author=None,
         published_at=datetime(2026, 11, 24, 8, tzinfo=UTC), language="de", text=text,
         lead=None, site_name=None, image_url=None, content_hash=content_hash(text),
-        fetched_at=datetime(2026, 11, 24, 9, tzinfo=UTC),
+        fetched_at=datetime(2026, 11, 24, 9, tzinfo=UTC), fingerprint=fingerprint(text),
     )  # fmt: skip
     base.update(fields)
     return items.Article(**base)
@@ -43,23 +46,23 @@ def setup(engine):
 def test_same_url_is_stored_once(engine):
     factory, ids = setup(engine)
     with factory() as session:
-        first = articles.add_article(session, ids["tagesschau"], make("https://t.example/a"))
-        again = articles.add_article(session, ids["tagesschau"], make("https://t.example/a"))
+        first = placement.add_article(session, ids["tagesschau"], make("https://t.example/a"))
+        again = placement.add_article(session, ids["tagesschau"], make("https://t.example/a"))
     assert first.outcome is Outcome.NEW
     assert again.outcome is Outcome.KNOWN_URL
     assert again.article_id == first.article_id
     with factory() as session:
-        assert len(articles.list_articles(session)) == 1
+        assert len(list(iter_feed(session, FeedFilter()))) == 1
 
 
 def test_identical_text_under_another_url_joins_the_first_story(engine):
     factory, ids = setup(engine)
     with factory() as session:
-        first = articles.add_article(session, ids["tagesschau"], make("https://t.example/a"))
-        copy = articles.add_article(
+        first = placement.add_article(session, ids["tagesschau"], make("https://t.example/a"))
+        copy = placement.add_article(
             session, ids["le-soir"], make("https://s.example/b", title="Autre titre")
         )
-        other = articles.add_article(
+        other = placement.add_article(
             session, ids["le-soir"], make("https://s.example/c", text=OTHER_TEXT)
         )
         stored_copy, _ = articles.get_article(session, copy.article_id)
@@ -73,7 +76,7 @@ def test_identical_text_under_another_url_joins_the_first_story(engine):
 def test_known_urls_include_the_link_that_led_to_an_article(engine):
     factory, ids = setup(engine)
     with factory() as session:
-        articles.add_article(
+        placement.add_article(
             session, ids["tagesschau"],
             make("https://t.example/canonical", link_key="https://t.example/amp-link"),
         )  # fmt: skip
@@ -87,7 +90,7 @@ def test_filters_and_newest_first(engine):
     factory, ids = setup(engine)
     day = lambda d: datetime(2026, 11, d, 12, tzinfo=UTC)  # noqa: E731
     with factory() as session:
-        articles.add_article(
+        placement.add_article(
             session,
             ids["tagesschau"],
             make(
@@ -96,7 +99,7 @@ def test_filters_and_newest_first(engine):
                 published_at=day(20),
             ),
         )
-        articles.add_article(
+        placement.add_article(
             session,
             ids["le-soir"],
             make(
@@ -106,7 +109,7 @@ def test_filters_and_newest_first(engine):
                 published_at=day(22),
             ),
         )
-        articles.add_article(
+        placement.add_article(
             session,
             ids["tagesschau"],
             make(
@@ -116,16 +119,15 @@ def test_filters_and_newest_first(engine):
                 fetched_at=day(23),
             ),
         )
-        everything = articles.list_articles(session)
-        french = articles.list_articles(session, ArticleFilter(languages=("fr",)))
-        recent = articles.list_articles(session, ArticleFilter(since=day(21)))
-        searched = articles.list_articles(session, ArticleFilter(text="sûreté"))
-        from_source = articles.list_articles(session, ArticleFilter(sources=("tagesschau",)))
-    urls = lambda rows: [a.url for a, _ in rows]  # noqa: E731
+        everything = list(iter_feed(session, FeedFilter()))
+        french = list(iter_feed(session, FeedFilter(languages=("fr",))))
+        recent = list(iter_feed(session, FeedFilter(since=day(21))))
+        from_source = list(iter_feed(session, FeedFilter(sources=("tagesschau",))))
+    urls = lambda rows: [item.url for item in rows]  # noqa: E731
     assert urls(everything)[:2] == ["https://s.example/2", "https://t.example/1"]
+    assert urls(everything)[-1] == "https://t.example/3"  # undated: last
     assert urls(french) == ["https://s.example/2"]
     assert set(urls(recent)) == {"https://s.example/2", "https://t.example/3"}
-    assert urls(searched) == ["https://s.example/2"]
     assert set(urls(from_source)) == {"https://t.example/1", "https://t.example/3"}
 
 
@@ -133,7 +135,7 @@ def test_timestamps_come_back_timezone_aware_utc(engine):
     factory, ids = setup(engine)
     when = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
     with factory() as session:
-        stored = articles.add_article(
+        stored = placement.add_article(
             session, ids["tagesschau"], replace(make("https://t.example/tz"), published_at=when)
         )
     with factory() as session:

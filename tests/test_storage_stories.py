@@ -9,12 +9,14 @@ from itertools import combinations
 from sqlalchemy import select
 
 from bench.story_eval import generate
-from crawler import items
+from crawler import items, placement
 from crawler.dedupe import content_hash
+from crawler.fingerprints import fingerprint
+from crawler.placement import Outcome
 from crawler.sources import Source
 from crawler.storage import articles, stories
-from crawler.storage.articles import ArticleFilter, Outcome
 from crawler.storage.engine import sessions
+from crawler.storage.feed import FeedFilter, iter_feed
 from crawler.storage.models.stories import EvidenceCount
 from crawler.storage.sources import sync_sources
 
@@ -52,10 +54,11 @@ ELSEWHERE = (
 
 
 def make(url: str, text: str, *, when: datetime = T0, language: str = "fr", title: str = "t"):
+    """An article as extraction hands it over: hashed and fingerprinted (no cited links)."""
     return items.Article(
         source="wire", url=url, link_key=url, title=title, author=None, published_at=when,
         language=language, text=text, lead=None, site_name=None, image_url=None,
-        content_hash=content_hash(text), fetched_at=when,
+        content_hash=content_hash(text), fetched_at=when, fingerprint=fingerprint(text),
     )  # fmt: skip
 
 
@@ -70,8 +73,10 @@ def test_a_trimmed_copy_with_its_own_boilerplate_is_a_near_duplicate(engine):
     factory, source = setup(engine)
     copy = "(Belga)\n\n" + "\n\n".join(WIRE[:-1]) + "\n\nLire aussi : la sécurité des ports"
     with factory() as session:
-        first = articles.add_article(session, source, make("https://a.example/1", TEXT))
-        second = articles.add_article(session, source, make("https://b.example/2", copy, title="x"))
+        first = placement.add_article(session, source, make("https://a.example/1", TEXT))
+        second = placement.add_article(
+            session, source, make("https://b.example/2", copy, title="x")
+        )
         stored, _ = articles.get_article(session, second.article_id)
     assert second.outcome is Outcome.DUPLICATE_TEXT
     assert second.story_id == first.story_id
@@ -82,8 +87,8 @@ def test_a_trimmed_copy_with_its_own_boilerplate_is_a_near_duplicate(engine):
 def test_a_translation_joins_the_story_and_says_why(engine):
     factory, source = setup(engine)
     with factory() as session:
-        first = articles.add_article(session, source, make("https://a.example/1", TEXT))
-        german = articles.add_article(
+        first = placement.add_article(session, source, make("https://a.example/1", TEXT))
+        german = placement.add_article(
             session, source,
             make("https://c.example/3", GERMAN, when=T0 + timedelta(hours=5), language="de"),
         )  # fmt: skip
@@ -100,9 +105,9 @@ def test_a_translation_joins_the_story_and_says_why(engine):
 def test_other_events_and_old_news_stay_apart(engine):
     factory, source = setup(engine)
     with factory() as session:
-        first = articles.add_article(session, source, make("https://a.example/1", TEXT))
-        other = articles.add_article(session, source, make("https://d.example/4", OTHER))
-        late = articles.add_article(
+        first = placement.add_article(session, source, make("https://a.example/1", TEXT))
+        other = placement.add_article(session, source, make("https://d.example/4", OTHER))
+        late = placement.add_article(
             session, source,
             make("https://c.example/5", GERMAN, when=T0 + timedelta(days=5), language="de"),
         )  # fmt: skip
@@ -112,26 +117,24 @@ def test_other_events_and_old_news_stay_apart(engine):
 def test_stories_are_listed_with_size_outlets_and_languages(engine):
     factory, source = setup(engine)
     with factory() as session:
-        first = articles.add_article(session, source, make("https://a.example/1", TEXT))
-        articles.add_article(
+        first = placement.add_article(session, source, make("https://a.example/1", TEXT))
+        placement.add_article(
             session, source,
             make("https://c.example/3", GERMAN, when=T0 + timedelta(hours=5), language="de"),
         )  # fmt: skip
-        articles.add_article(session, source, make("https://d.example/4", OTHER))
+        placement.add_article(session, source, make("https://d.example/4", OTHER))
         listed = stories.list_stories(session)
         big = stories.list_stories(session, min_articles=2)
         members = stories.members(session, first.story_id)
-        collapsed = articles.list_articles(session, ArticleFilter(include_duplicates=False))
-        german_only = articles.list_articles(
-            session, ArticleFilter(languages=("de",), include_duplicates=False)
-        )
+        collapsed = list(iter_feed(session, FeedFilter(per_story=True)))
+        german_only = list(iter_feed(session, FeedFilter(languages=("de",), per_story=True)))
     assert [story.articles for story in listed] == [2, 1]  # the latest activity first
     assert [story.id for story in big] == [first.story_id]
     assert big[0].languages == ("de", "fr") and big[0].outlets == 1
     assert big[0].first_seen == T0
     assert [member.reason.split()[0] for member in members] == ["first", "shares"]
     assert len(collapsed) == 2  # one line per story
-    assert [article.language for article, _ in german_only] == ["de"]  # filters come first
+    assert [item.language for item in german_only] == ["de"]  # filters come first
 
 
 def test_stories_are_listed_by_their_latest_article_not_by_their_id(engine):
@@ -142,12 +145,12 @@ def test_stories_are_listed_by_their_latest_article_not_by_their_id(engine):
     undated = replace(make("https://e.example/5", ELSEWHERE, when=T0 + timedelta(hours=1)),
                       published_at=None)  # fmt: skip
     with factory() as session:
-        wire = articles.add_article(session, source, make("https://a.example/1", TEXT))
-        old = articles.add_article(
+        wire = placement.add_article(session, source, make("https://a.example/1", TEXT))
+        old = placement.add_article(
             session, source, make("https://d.example/4", OTHER, when=T0 - timedelta(days=2))
         )
-        fresh = articles.add_article(session, source, undated)
-        late = articles.add_article(
+        fresh = placement.add_article(session, source, undated)
+        late = placement.add_article(
             session, source, make("https://b.example/2", copy, when=T0 + timedelta(hours=3))
         )
         listed = stories.list_stories(session)
@@ -172,7 +175,7 @@ def test_the_generated_evaluation_set_stays_above_its_floor(engine):
         for number, article in enumerate(labelled):
             url = f"https://{article.outlet}.example/{number}"
             found = make(url, article.text, when=article.published_at, language=article.language)
-            placed.append(articles.add_article(session, ids[article.outlet], found).story_id)
+            placed.append(placement.add_article(session, ids[article.outlet], found).story_id)
     pairs = list(combinations(range(len(labelled)), 2))
     grouped = [(a, b) for a, b in pairs if placed[a] == placed[b]]
     right = [(a, b) for a, b in grouped if labelled[a].story == labelled[b].story]

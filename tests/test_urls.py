@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.urls import absolute_url, canonical_url, choose_canonical, host_of, same_site
+from crawler.urls import absolute_url, article_key, canonical_url, host_of, same_site
 
 
 @pytest.mark.parametrize(
@@ -108,8 +108,13 @@ def test_same_site_ignores_www_mobile_and_amp_prefixes() -> None:
     assert not same_site("/a", "/a")
 
 
-def test_choose_canonical_honours_same_site_declaration() -> None:
-    chosen = choose_canonical(
+def fetched(url: str, declared: str | None = None) -> str:
+    """The key of a page fetched from the link as published (no redirect)."""
+    return article_key(canonical_url(url), url, url, declared)
+
+
+def test_article_key_honours_same_site_declaration() -> None:
+    chosen = fetched(
         "https://m.example.com/story-1?utm_source=rss",
         "https://www.example.com/politics/story-1/",
     )
@@ -127,9 +132,23 @@ def test_choose_canonical_honours_same_site_declaration() -> None:
         "https://www.example.com/",  # template mistake: every article pointing at the home page
     ],
 )
-def test_choose_canonical_falls_back_to_fetched_url(declared: str | None) -> None:
-    fetched = "https://www.example.com/story-1?utm_campaign=x"
-    assert choose_canonical(fetched, declared) == "https://www.example.com/story-1"
+def test_article_key_falls_back_to_fetched_url(declared: str | None) -> None:
+    assert fetched("https://www.example.com/story-1?utm_campaign=x", declared) == (
+        "https://www.example.com/story-1"
+    )
+
+
+def test_article_key_takes_the_links_key_as_decided_unless_redirected() -> None:
+    link = "https://www.example.com/story-1?utm_campaign=x"
+    decided = "https://example.com/story-1"  # a key the spider decided, not recomputed here
+    # Served from the link itself: the spider's key stands.
+    assert article_key(decided, link, link, None) == decided
+    # Redirected: the final URL is another input, so its own key counts.
+    moved = "https://www.example.com/2026/story-1?ref=rss"
+    assert article_key(decided, link, moved, None) == "https://www.example.com/2026/story-1"
+    # A declaration is judged against the page's final URL, whichever key it had.
+    declared = "https://example.com/politics/story-1/"
+    assert article_key(decided, link, moved, declared) == "https://example.com/politics/story-1"
 
 
 def test_absolute_url() -> None:

@@ -1,4 +1,4 @@
-"""Turn a fetched page into an article: extraction (in a process pool) and canonical URL."""
+"""Turn a fetched page into an article: extraction and fingerprint (in a process pool), key."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from crawler.fingerprints import extract_and_fingerprint
 from crawler.processes import die_with_parent
 from crawler.storage.backlog import Pending
 from crawler.storage.models.base import utcnow
-from crawler.urls import choose_canonical
+from crawler.urls import article_key
 
 
 class ExtractPipeline:
@@ -77,7 +77,9 @@ class ExtractPipeline:
             self._failed(page, f"extraction crashed: {error.__class__.__name__}: {error}")
         return items.Article(
             source=page.source,
-            url=choose_canonical(page.final_url, extracted.declared_canonical),
+            url=article_key(
+                page.link_key, page.link_url, page.final_url, extracted.declared_canonical
+            ),
             link_key=page.link_key,
             link_url=page.link_url,
             final_url=page.final_url,

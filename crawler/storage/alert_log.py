@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.storage.deliveries import DeliveryRow
+from crawler.storage.deliveries import DeliveryRow, delivery_row
 from crawler.storage.feed import FeedItem, item
 from crawler.storage.models import Article, Source
 from crawler.storage.models.alerts import AlertDelivery, AlertMatch
-
-_DELIVERY_FIELDS = [field.name for field in fields(DeliveryRow)]
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ def delivery_page(
         query = query.where(AlertDelivery.id < before)
     rows = session.execute(query).all()
     entries = tuple(
-        LogEntry(_delivery(row[0]), *row[1:]) for row in rows[:limit]
+        LogEntry(delivery_row(row[0]), *row[1:]) for row in rows[:limit]
     )  # fmt: skip
     more = len(rows) > limit
     return LogPage(entries, entries[-1].delivery.id if more and entries else None)
@@ -85,11 +83,7 @@ def delivery_page(
 
 def get_delivery(session: Session, delivery_id: int) -> DeliveryRow | None:
     row = session.get(AlertDelivery, delivery_id)
-    return _delivery(row) if row else None
-
-
-def _delivery(row: AlertDelivery) -> DeliveryRow:
-    return DeliveryRow(**{name: getattr(row, name) for name in _DELIVERY_FIELDS})
+    return delivery_row(row) if row else None
 
 
 def delivery_states(session: Session) -> dict[str, int]:

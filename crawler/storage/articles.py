@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
 
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from crawler import items
 from crawler.storage.models import Article, Source
-
-
-class Outcome(enum.Enum):
-    NEW = "new"  # first time this text was seen: a new story, or a new telling of a stored one
-    DUPLICATE_TEXT = "duplicate_text"  # stored, joined the story of the same or a near copy
-    KNOWN_URL = "known_url"  # this canonical URL was stored already: nothing written
-
-
-@dataclass(frozen=True)
-class Stored:
-    outcome: Outcome
-    article_id: int
-    story_id: int
-
-
-def add_article(session: Session, source_id: int, article: items.Article) -> Stored:
-    """Compatibility: store `article` in its story; crawler.placement.add_article decides.
-
-    Kept for callers written before placement left storage (tests, bench/stories.py);
-    new code calls crawler.placement directly. Imported here, not at the top: storage
-    sits below placement.
-    """
-    from crawler import placement
-
-    return placement.add_article(session, source_id, article)
 
 
 def by_url(session: Session, url: str) -> Row | None:
@@ -116,55 +88,6 @@ def known_urls(session: Session, urls: Iterable[str]) -> set[str]:
         found.update(session.scalars(select(Article.url).where(Article.url.in_(chunk))))
         found.update(session.scalars(select(Article.link_key).where(Article.link_key.in_(chunk))))
     return found
-
-
-@dataclass(frozen=True)
-class ArticleFilter:
-    sources: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    since: datetime | None = None
-    until: datetime | None = None
-    text: str | None = None  # case-insensitive substring of title or body
-    include_duplicates: bool = True  # False: one article per story (--collapse)
-
-
-def _filtered(query: Select, where: ArticleFilter) -> Select:
-    if where.sources:
-        query = query.where(Source.name.in_(where.sources))
-    if where.languages:
-        query = query.where(Article.language.in_(where.languages))
-    # An article without a publication date is dated by when it was fetched.
-    dated = Article.published_at.is_(None)
-    if where.since:
-        query = query.where(
-            or_(Article.published_at >= where.since, dated & (Article.fetched_at >= where.since))
-        )
-    if where.until:
-        query = query.where(
-            or_(Article.published_at < where.until, dated & (Article.fetched_at < where.until))
-        )
-    if where.text:
-        pattern = f"%{where.text}%"
-        query = query.where(or_(Article.title.ilike(pattern), Article.text.ilike(pattern)))
-    if not where.include_duplicates:
-        # One line per story: its first article among those the other filters keep.
-        firsts = select(func.min(Article.id)).join(Source, Article.source_id == Source.id)
-        firsts = _filtered(firsts, replace(where, include_duplicates=True))
-        query = query.where(Article.id.in_(firsts.group_by(Article.story_id)))
-    return query
-
-
-def list_articles(
-    session: Session, where: ArticleFilter = ArticleFilter(), *, limit: int | None = 50
-) -> Sequence[tuple[Article, str]]:
-    """The stored feed, newest first, as (article, source name) pairs."""
-    query = select(Article, Source.name).join(Source, Article.source_id == Source.id)
-    query = _filtered(query, where).order_by(
-        Article.published_at.desc().nulls_last(), Article.id.desc()
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    return session.execute(query).all()
 
 
 def get_article(session: Session, article_id: int) -> tuple[Article, str] | None:

@@ -1,13 +1,14 @@
-"""Queries for alert deliveries: claim what is due, record each attempt, the log, re-queueing."""
+"""Queries for alert deliveries: claim what is due, its matches, each attempt, re-queueing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from crawler.storage import stories
 from crawler.storage.models import Article, Source
 from crawler.storage.models.alerts import AlertAttempt, AlertDelivery, AlertMatch
 
@@ -30,33 +31,38 @@ class DeliveryRow:
     last_error: str | None
 
 
-@dataclass(frozen=True)
-class MatchRow:
-    """A match with the article and source fields a message shows."""
+_DELIVERY_FIELDS = [field.name for field in fields(DeliveryRow)]
 
-    id: int
-    rule: str
-    query: str
+
+@dataclass(frozen=True)
+class AlertItem:
+    """One match as a message shows it: the match, its article, its story when sent.
+
+    The one record of a match on its way out: read here, rendered by alerts.render as is.
+    """
+
+    match_id: int
     story_id: int
     article_id: int
-    terms: list
-    snippets: list
-    title_highlights: list
-    matched_at: datetime
     url: str
     title: str | None
     source: str
     site_name: str | None
     language: str | None
     published_at: datetime | None
+    matched_at: datetime
+    terms: tuple[str, ...]
+    snippets: tuple[dict, ...]  # as stored: alerts.snippets.Snippet.as_json()
+    title_highlights: tuple[tuple[int, int], ...] = ()
+    # the story when the message is sent: it may have grown since the match
+    story_articles: int = 1
+    story_outlets: int = 1
+    story_languages: tuple[str, ...] = ()
+    query: str = ""  # the rule's query when it matched
 
 
-def _delivery(row: AlertDelivery) -> DeliveryRow:
-    return DeliveryRow(
-        row.id, row.match_id, row.rule, row.channel, row.mode, row.state, row.due_at,
-        row.next_attempt_at, row.attempts, row.message_id, row.queued_at, row.created_at,
-        row.sent_at, row.last_error,
-    )  # fmt: skip
+def delivery_row(row: AlertDelivery) -> DeliveryRow:
+    return DeliveryRow(**{name: getattr(row, name) for name in _DELIVERY_FIELDS})
 
 
 def claim_due(
@@ -82,10 +88,11 @@ def claim_due(
     for row in rows:
         row.claimed_until, row.claimed_by = lease_until, owner
     session.flush()
-    return [_delivery(row) for row in rows]
+    return [delivery_row(row) for row in rows]
 
 
-def matches(session: Session, ids: list[int]) -> dict[int, MatchRow]:
+def matches(session: Session, ids: list[int]) -> dict[int, AlertItem]:
+    """These matches by id, with their articles and their stories' sizes at this moment."""
     query = (
         select(AlertMatch, Article.url, Article.title, Source.name, Article.site_name,
                Article.language, Article.published_at)
@@ -93,11 +100,21 @@ def matches(session: Session, ids: list[int]) -> dict[int, MatchRow]:
         .join(Source, Source.id == Article.source_id)
         .where(AlertMatch.id.in_(ids))
     )  # fmt: skip
+    rows = session.execute(query).all()
+    sizes = stories.summaries(session, [match.story_id for match, *_ in rows])
     found = {}
-    for match, *article in session.execute(query):
-        found[match.id] = MatchRow(
-            match.id, match.rule, match.query, match.story_id, match.article_id, match.terms,
-            match.snippets, match.title_highlights, match.matched_at, *article,
+    for match, url, title, source, site_name, language, published_at in rows:
+        story = sizes.get(match.story_id)
+        found[match.id] = AlertItem(
+            match_id=match.id, story_id=match.story_id, article_id=match.article_id, url=url,
+            title=title, source=source, site_name=site_name, language=language,
+            published_at=published_at, matched_at=match.matched_at,
+            terms=tuple(match.terms or ()), snippets=tuple(match.snippets or ()),
+            title_highlights=tuple(tuple(span) for span in match.title_highlights or ()),
+            story_articles=story.articles if story else 1,
+            story_outlets=story.outlets if story else 1,
+            story_languages=story.languages if story else (),
+            query=match.query,
         )  # fmt: skip
     return found
 
@@ -132,7 +149,7 @@ def log(session: Session, state: str | None, rule: str | None, limit: int) -> li
         query = query.where(AlertDelivery.state == state)
     if rule:
         query = query.where(AlertDelivery.rule == rule)
-    return [_delivery(row) for row in session.scalars(query)]
+    return [delivery_row(row) for row in session.scalars(query)]
 
 
 def attempts(session: Session, delivery_id: int) -> list[tuple[datetime, str, str]]:

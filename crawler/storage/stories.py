@@ -16,22 +16,6 @@ from crawler.storage.models import Article, Source, Story
 from crawler.storage.models.stories import ArticleBand, ArticleEvidence, EvidenceCount
 
 
-def place(
-    session: Session,
-    text: str,
-    fingerprint: items.Fingerprint,
-    dated_at: datetime,
-    language: str | None = None,
-):
-    """Compatibility for bench/stories.py: crawler.placement.place decides now.
-
-    Imported here, not at the top: storage sits below placement.
-    """
-    from crawler import placement
-
-    return placement.place(session, text, fingerprint, dated_at, language)
-
-
 def new_story(session: Session) -> int:
     """Open an empty story; its id (flushed, not committed)."""
     story = Story()
