@@ -345,11 +345,22 @@ def _candidates(
 
 def _text(item: FeedItem, sources: dict[str, tuple[str, ...]]) -> ArticleText:
     """What a rule reads of the article (alerts.engine.article_text: the very same)."""
-    return article_text(ArticleRow(
-        item.id, item.story_id, item.url, item.title, item.lead, item.text, item.language,
-        item.published_at, item.fetched_at, item.site_name, item.source,
-        sources.get(item.source, ()),
-    ))  # fmt: skip
+    return article_text(
+        ArticleRow(
+            item.id,
+            item.story_id,
+            item.url,
+            item.title,
+            item.lead,
+            item.text,
+            item.language,
+            item.published_at,
+            item.fetched_at,
+            item.site_name,
+            item.source,
+            sources.get(item.source, ()),
+        )
+    )
 
 
 def _narrowed(

@@ -60,13 +60,26 @@ CHANNEL_KINDS = tuple(CHANNELS)
 DELIVERY_MODES = ("instant", "hourly", "daily")
 OPERATORS = ("AND", "OR")
 ALERTS_KEYS = (
-    "timezone", "digest_hour", "default_operator", "backfill_hours", "retry_base", "retry_max",
-    "retry_horizon", "claim_lease",
-)  # fmt: skip
+    "timezone",
+    "digest_hour",
+    "default_operator",
+    "backfill_hours",
+    "retry_base",
+    "retry_max",
+    "retry_horizon",
+    "claim_lease",
+)
 RULE_KEYS = (
-    "name", "query", "channels", "delivery", "digest_hour", "languages", "sources", "tags",
+    "name",
+    "query",
+    "channels",
+    "delivery",
+    "digest_hour",
+    "languages",
+    "sources",
+    "tags",
     "enabled",
-)  # fmt: skip
+)
 DEFAULT_CLAIM_LEASE = 600.0  # seconds: ten minutes outlast any sane batch of sends
 
 

@@ -96,15 +96,20 @@ def dispatch_due(
     owner = claims.this_process()
     with make_session() as session, session.begin():
         claims.release_dead(session, now, owner)
-        claimed = deliveries.claim_due(session, now, now + timedelta(seconds=lease), limit,
-                                       str(owner))  # fmt: skip
+        claimed = deliveries.claim_due(
+            session, now, now + timedelta(seconds=lease), limit, str(owner)
+        )
     counts = {"sent": 0, "retry": 0, "dead": 0}
     groups = _groups(claimed)
     for index, group in enumerate(groups):
         if time.monotonic() >= lease_ends:
             # Another dispatcher may own the rest now; sending them too would send them twice.
-            log.warning("alerts: the claim lease (%gs) ran out with %d message(s) unsent; "
-                        "a later round sends them", lease, len(groups) - index)  # fmt: skip
+            log.warning(
+                "alerts: the claim lease (%gs) ran out with %d message(s) unsent; "
+                "a later round sends them",
+                lease,
+                len(groups) - index,
+            )
             break
         with make_session() as session:
             found = deliveries.matches(session, [row.match_id for row in group])
@@ -116,9 +121,13 @@ def dispatch_due(
         log.log(
             logging.INFO if outcome == "sent" else logging.WARNING,
             "alerts: rule %s to %s, %d match(es): %s (%s)%s",
-            group[0].rule, group[0].channel, len(group), outcome, detail,
+            group[0].rule,
+            group[0].channel,
+            len(group),
+            outcome,
+            detail,
             f", next attempt at {retry_at:%Y-%m-%d %H:%M:%S}" if retry_at else "",
-        )  # fmt: skip
+        )
     return DispatchReport(counts["sent"], counts["retry"], counts["dead"])
 
 
@@ -143,12 +152,20 @@ def message_for(
             items.append(item)
     query = found[first.match_id].query if first.match_id in found else ""
     if first.mode == "instant":
-        return AlertMessage(first.message_id, first.rule, query, "instant", tuple(items), None,
-                            settings.timezone)  # fmt: skip
+        return AlertMessage(
+            first.message_id, first.rule, query, "instant", tuple(items), None, settings.timezone
+        )
     digest_id = uuid.uuid5(_DIGEST_IDS, _digest_key(group))
     period = (period_start(first.due_at, first.mode, settings.timezone), first.due_at)
-    return AlertMessage(f"msg_{digest_id.hex}", first.rule, query, first.mode, tuple(items),
-                        period, settings.timezone)  # fmt: skip
+    return AlertMessage(
+        f"msg_{digest_id.hex}",
+        first.rule,
+        query,
+        first.mode,
+        tuple(items),
+        period,
+        settings.timezone,
+    )
 
 
 def _digest_key(group: list[DeliveryRow]) -> str:

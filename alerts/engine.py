@@ -133,6 +133,9 @@ def match_new_articles(
     log.log(
         logging.INFO if total.articles else logging.DEBUG,
         "alerts: matched %d articles against %d rules: %d new matches, %d deliveries queued",
-        total.articles, len(settings.rules), total.matches, total.deliveries,
-    )  # fmt: skip
+        total.articles,
+        len(settings.rules),
+        total.matches,
+        total.deliveries,
+    )
     return total

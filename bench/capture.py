@@ -34,12 +34,27 @@ FIXED = ("/feed.xml", "/news-sitemap.xml", "/robots.txt")
 
 
 def write_config(path: Path, outlet: UrlShapesOutlet, cap: int) -> None:
-    lines = ["[crawl]", "delay = 0", "autothrottle = false", "concurrency = 16",
-             "per_domain_concurrency = 8", f"max_articles_per_source = {cap}", ""]  # fmt: skip
-    for name, kind, url in (("strict-feed", "feed", outlet.feed_url()),
-                            ("strict-sitemap", "sitemap", outlet.sitemap_url())):  # fmt: skip
-        lines += ["[[sources]]", f'name = "{name}"', f'kind = "{kind}"', f'url = "{url}"',
-                  "allow_private_links = true", ""]  # fmt: skip
+    lines = [
+        "[crawl]",
+        "delay = 0",
+        "autothrottle = false",
+        "concurrency = 16",
+        "per_domain_concurrency = 8",
+        f"max_articles_per_source = {cap}",
+        "",
+    ]
+    for name, kind, url in (
+        ("strict-feed", "feed", outlet.feed_url()),
+        ("strict-sitemap", "sitemap", outlet.sitemap_url()),
+    ):
+        lines += [
+            "[[sources]]",
+            f'name = "{name}"',
+            f'kind = "{kind}"',
+            f'url = "{url}"',
+            "allow_private_links = true",
+            "",
+        ]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -47,10 +62,21 @@ def crawl(config: Path, database: Path, proxy: str) -> float:
     env = {"PATH": "/usr/bin:/bin", "http_proxy": proxy, "HTTP_PROXY": proxy}
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "newswatch", "-q", "--config", str(config),
-         "--database", f"sqlite:///{database}", "crawl"],
-        check=True, env=env, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "newswatch",
+            "-q",
+            "--config",
+            str(config),
+            "--database",
+            f"sqlite:///{database}",
+            "crawl",
+        ],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -74,13 +100,17 @@ def report(label: str, outlet: UrlShapesOutlet, count: int, runs: int, seconds: 
     kinds = Counter(target for _, target in outlet.requests if target in FIXED)
     missed = sum(1 for host, target in articles if outlet.story_at(host, target) is None)
     total = len(outlet.requests)
-    print(f"{label}: {len(outlet.stories)} links published, {count} articles stored "
-          f"in {runs} run(s), {seconds:.1f} s")  # fmt: skip
-    print(f"    requests: {total} ({len(articles)} articles, {missed} answered 404; "
-          f"feed {kinds['/feed.xml']}, sitemap {kinds['/news-sitemap.xml']}, "
-          f"robots.txt {kinds['/robots.txt']}); "
-          f"{total / max(count, 1):.2f} per stored article, "
-          f"{len(articles) / max(count, 1):.2f} article requests per stored article")  # fmt: skip
+    print(
+        f"{label}: {len(outlet.stories)} links published, {count} articles stored "
+        f"in {runs} run(s), {seconds:.1f} s"
+    )
+    print(
+        f"    requests: {total} ({len(articles)} articles, {missed} answered 404; "
+        f"feed {kinds['/feed.xml']}, sitemap {kinds['/news-sitemap.xml']}, "
+        f"robots.txt {kinds['/robots.txt']}); "
+        f"{total / max(count, 1):.2f} per stored article, "
+        f"{len(articles) / max(count, 1):.2f} article requests per stored article"
+    )
 
 
 def main() -> None:
@@ -93,8 +123,10 @@ def main() -> None:
         root = Path(scratch)
         outlet = UrlShapesOutlet(count=args.stories)
         baseline = reached_by_key(outlet)
-        print(f"baseline: requesting the canonical key would reach {baseline} of "
-              f"{len(outlet.stories)} stories ({baseline / len(outlet.stories):.0%})")  # fmt: skip
+        print(
+            f"baseline: requesting the canonical key would reach {baseline} of "
+            f"{len(outlet.stories)} stories ({baseline / len(outlet.stories):.0%})"
+        )
         server, thread = serve("127.0.0.1", 0, outlet)
         try:
             write_config(root / "all.toml", outlet, cap=100_000)

@@ -87,9 +87,13 @@ class Resources:
         with contextlib.ExitStack() as stack:
             out = stack.enter_context(log.open("ab")) if log else subprocess.PIPE
             process = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=_die_with_parent, env=child_env(),
-            )  # fmt: skip
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+                env=child_env(),
+            )
         self.processes.append(process)
         return process
 
@@ -254,15 +258,24 @@ class Bench:
     def config(self, name: str, prefix: str | None) -> Path:
         args, path = self.args, self.root / f"{name}.toml"
         lines = [
-            "[crawl]", f"delay = {args.delay}", f"per_domain_concurrency = {args.per_domain}",
+            "[crawl]",
+            f"delay = {args.delay}",
+            f"per_domain_concurrency = {args.per_domain}",
             f"concurrency = {args.concurrency}",
             f"autothrottle = {str(args.autothrottle).lower()}",
             f"extraction_workers = {args.extraction_workers}",
-            "max_articles_per_source = 100000", 'timeout = "30s"', "",
-        ]  # fmt: skip
+            "max_articles_per_source = 100000",
+            'timeout = "30s"',
+            "",
+        ]
         if prefix:
-            lines += ["[cluster]", f'redis_url = "{args.redis_url}"', f'prefix = "{prefix}"',
-                      f'run_timeout = "{args.timeout:g}s"', ""]  # fmt: skip
+            lines += [
+                "[cluster]",
+                f'redis_url = "{args.redis_url}"',
+                f'prefix = "{prefix}"',
+                f'run_timeout = "{args.timeout:g}s"',
+                "",
+            ]
         for source in self.sources:
             lines += ["[[sources]]", *(f"{k} = {json.dumps(v)}" for k, v in source.items()), ""]
         path.write_text("\n".join(lines), encoding="utf-8")
@@ -413,8 +426,17 @@ class Bench:
 
 
 def newswatch(config: Path, database: str, *command: str) -> list[str]:
-    return [sys.executable, "-m", "newswatch", "-q", "--config", str(config),
-            "--database", database, *command]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "newswatch",
+        "-q",
+        "--config",
+        str(config),
+        "--database",
+        database,
+        *command,
+    ]
 
 
 def children_cpu() -> float:
@@ -463,40 +485,80 @@ def main() -> None:
     )
     option = parser.add_argument
     option("--articles", type=int, default=600, help="article pages [600]")
-    option("--outlets", type=int, default=8,
-           help="outlets, each on its own loopback address [8]")  # fmt: skip
-    option("--workers", type=int, nargs="+", default=[1, 2, 4],
-           help="worker counts to crawl with [1 2 4]")  # fmt: skip
-    option("--no-single", dest="single", action="store_false",
-           help="skip the single-process baseline")  # fmt: skip
-    option("--delay", type=float, default=0.05,
-           help="[crawl] delay, seconds between request starts to one host [0.05]")  # fmt: skip
-    option("--per-domain", type=int, default=2,
-           help="[crawl] per_domain_concurrency [2]")  # fmt: skip
-    option("--concurrency", type=int, default=16,
-           help="[crawl] concurrency, per process [16]")  # fmt: skip
-    option("--autothrottle", action=argparse.BooleanOptionalAction, default=True,
-           help="[crawl] autothrottle [on, newswatch's default]")  # fmt: skip
-    option("--extraction-workers", type=int, default=0,
-           help="[crawl] extraction_workers, per process [0: extract in the process "
-           "itself; the workers are the parallelism]")  # fmt: skip
-    option("--tolerance", type=float, default=0.005,
-           help="seconds of timing noise allowed when checking the delay [0.005]")  # fmt: skip
-    option("--timeout", type=float, default=600,
-           help="seconds a crawl may take before it is given up [600]")  # fmt: skip
-    option("--peak-factor", type=float, default=3.0,
-           help="peak over average rate, for the sizing on paper [3]")  # fmt: skip
-    option("--utilisation", type=float, default=0.7,
-           help="share of each core to plan to use, for the sizing on paper [0.7]")  # fmt: skip
-    option("--postgres", dest="admin_url",
-           default="postgresql://postgres@127.0.0.1:5432/postgres",
-           help="PostgreSQL database to connect to for creating the benchmark's own "
-           "[%(default)s]")  # fmt: skip
-    option("--redis-url", default="redis://127.0.0.1:6379/0",
-           help="Redis for the cluster [%(default)s]")  # fmt: skip
-    option("--save-requests", type=Path, metavar="FILE",
-           help="append the server's request log to FILE (host, start, end, status, path; "
-           "tab-separated, a '# mode' line before each crawl)")  # fmt: skip
+    option("--outlets", type=int, default=8, help="outlets, each on its own loopback address [8]")
+    option(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2, 4],
+        help="worker counts to crawl with [1 2 4]",
+    )
+    option(
+        "--no-single", dest="single", action="store_false", help="skip the single-process baseline"
+    )
+    option(
+        "--delay",
+        type=float,
+        default=0.05,
+        help="[crawl] delay, seconds between request starts to one host [0.05]",
+    )
+    option("--per-domain", type=int, default=2, help="[crawl] per_domain_concurrency [2]")
+    option("--concurrency", type=int, default=16, help="[crawl] concurrency, per process [16]")
+    option(
+        "--autothrottle",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="[crawl] autothrottle [on, newswatch's default]",
+    )
+    option(
+        "--extraction-workers",
+        type=int,
+        default=0,
+        help="[crawl] extraction_workers, per process [0: extract in the process "
+        "itself; the workers are the parallelism]",
+    )
+    option(
+        "--tolerance",
+        type=float,
+        default=0.005,
+        help="seconds of timing noise allowed when checking the delay [0.005]",
+    )
+    option(
+        "--timeout",
+        type=float,
+        default=600,
+        help="seconds a crawl may take before it is given up [600]",
+    )
+    option(
+        "--peak-factor",
+        type=float,
+        default=3.0,
+        help="peak over average rate, for the sizing on paper [3]",
+    )
+    option(
+        "--utilisation",
+        type=float,
+        default=0.7,
+        help="share of each core to plan to use, for the sizing on paper [0.7]",
+    )
+    option(
+        "--postgres",
+        dest="admin_url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="PostgreSQL database to connect to for creating the benchmark's own [%(default)s]",
+    )
+    option(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/0",
+        help="Redis for the cluster [%(default)s]",
+    )
+    option(
+        "--save-requests",
+        type=Path,
+        metavar="FILE",
+        help="append the server's request log to FILE (host, start, end, status, path; "
+        "tab-separated, a '# mode' line before each crawl)",
+    )
     option("--serve", type=Path, help=argparse.SUPPRESS)
     option("--request-log", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -518,9 +580,17 @@ def main() -> None:
         site.mkdir()
         try:
             server = resources.start(
-                [sys.executable, str(Path(__file__).resolve()), "--serve", str(site),
-                 "--outlets", str(args.outlets), "--request-log", str(args.request_log)],
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    "--serve",
+                    str(site),
+                    "--outlets",
+                    str(args.outlets),
+                    "--request-log",
+                    str(args.request_log),
+                ],
+            )
             ready, _, _ = select.select([server.stdout], [], [], 30)
             if not ready:
                 raise SystemExit("the file server did not start")

@@ -51,11 +51,12 @@ class Result:
 
 def report(results: list[Result], args) -> None:
     base = next((r for r in results if r.workers == 0 and r.stored), None)
-    print(f"{'':<15}{'':>9}{'':>8}{'':>8}{'':>8}{'crawl processes':>22}"
-          f"{'cores meanwhile':>24}")  # fmt: skip
-    head = (f"{'mode':<15}{'articles':>9}{'seconds':>8}{'art/s':>8}{'x single':>9}"
-            f"{'CPU s':>7}{'ms/art':>7}{'RSS MiB':>8}{'crawl':>7}{'PG+Redis':>9}{'other':>7}"
-            f"{'server':>7}")  # fmt: skip
+    print(f"{'':<15}{'':>9}{'':>8}{'':>8}{'':>8}{'crawl processes':>22}{'cores meanwhile':>24}")
+    head = (
+        f"{'mode':<15}{'articles':>9}{'seconds':>8}{'art/s':>8}{'x single':>9}"
+        f"{'CPU s':>7}{'ms/art':>7}{'RSS MiB':>8}{'crawl':>7}{'PG+Redis':>9}{'other':>7}"
+        f"{'server':>7}"
+    )
     print(head)
     print("-" * len(head))
     for r in results:
@@ -79,17 +80,22 @@ def report(results: list[Result], args) -> None:
         f"server = the loopback file server.\n"
     )
     allowed = results[0].requests.get("allowed", 0) if results else 0
-    head = (f"{'mode':<15}{'requests':>9}{'req/s 1 host':>13}{'mean req/s':>11}"
-            f"{'in flight':>10}{'min gap':>9}{'p5 gap':>8}{'gaps < delay':>13}"
-            "  politeness")  # fmt: skip
+    head = (
+        f"{'mode':<15}{'requests':>9}{'req/s 1 host':>13}{'mean req/s':>11}"
+        f"{'in flight':>10}{'min gap':>9}{'p5 gap':>8}{'gaps < delay':>13}"
+        "  politeness"
+    )
     print(head)
     print("-" * len(head))
     for r in results:
         q = r.requests
         if not q:
             continue
-        verdict = ("POLITENESS VIOLATED: " + ", ".join(b.split(":")[0] for b in q["broken"])
-                   if q["broken"] else "within limits")  # fmt: skip
+        verdict = (
+            "POLITENESS VIOLATED: " + ", ".join(b.split(":")[0] for b in q["broken"])
+            if q["broken"]
+            else "within limits"
+        )
         if q.get("notes"):
             verdict += " (bunched)"
         print(
@@ -154,8 +160,9 @@ def on_paper(results: list[Result], args) -> None:
     per_request = best.requests["requests"] / best.stored
     per_host = DAY / args.delay if args.delay else math.inf
     writes, commits = best.writes / best.stored, best.commits / best.stored
-    tables = ", ".join(f"{name} {rows / best.stored:.0f}"
-                       for name, rows in list(best.tables.items())[:4])  # fmt: skip
+    tables = ", ".join(
+        f"{name} {rows / best.stored:.0f}" for name, rows in list(best.tables.items())[:4]
+    )
     print(
         f"\nON PAPER: 1,000,000 articles a day, from the figures above\n"
         f"  the need: {average:.1f} articles/s on average; news comes in bursts, so plan "

@@ -41,43 +41,120 @@ def styles(articles: int, feed_items: int) -> list[tuple[str, dict]]:
     few = {"articles": articles, "feed_items": feed_items}
     return [
         ("rss link + news sitemap in robots", {**few, "sitemap": "news"}),
-        ("relative atom link + relative robots sitemap",
-         {**few, "feed": "atom", "feed_path": "/feeds/all.atom", "feed_ad": "relative",
-          "sitemap": "plain", "sitemap_ad": "robots-relative"}),
-        ("rss under <base href>, no sitemap",
-         {"articles": articles, "feed_path": "/news/rss.xml", "feed_ad": "base"}),
-        ("sitemap index in robots, no feed",
-         {"articles": articles, "feed": None, "sitemap": "index",
-          "sitemap_path": "/sitemap_index.xml"}),
-        ("nothing advertised, usual paths",
-         {**few, "feed_path": "/rss.xml", "feed_ad": "none", "sitemap": "plain",
-          "sitemap_ad": "none"}),
-        ("JSON Feed link + sitemap at a usual path",
-         {**few, "feed": "json", "feed_path": "/feed.json", "sitemap": "plain",
-          "sitemap_ad": "none"}),
-        ("dead feed link, feed at /feed, news sitemap",
-         {**few, "feed_path": "/feed", "feed_ad": "none", "extras": ("dead-feed",),
-          "sitemap": "news", "sitemap_path": "/news-sitemap.xml"}),
-        ("HTML page posing as feed + news sitemap",
-         {"articles": articles, "feed": None, "extras": ("error-feed",), "sitemap": "news"}),
-        ("empty feed + <link rel=sitemap>",
-         {"articles": articles, "feed": None, "extras": ("empty-feed",), "sitemap": "plain",
-          "sitemap_path": "/map.xml", "sitemap_ad": "link"}),
-        ("RSS 1.0 in an <a> link, sitemap linked nowhere",
-         {**few, "feed": "rdf", "feed_path": "/rss/all.rdf", "feed_ad": "anchor",
-          "sitemap": "plain", "sitemap_path": "/static/map-2026.xml", "sitemap_ad": "none"}),
-        ("rss link + comments feed, sitemap linked nowhere",
-         {**few, "extras": ("comments-feed",), "sitemap": "plain",
-          "sitemap_path": "/static/map-2026.xml", "sitemap_ad": "none"}),
-        ("JSON Feed only, sitemap linked nowhere",
-         {"articles": articles, "feed": "json", "feed_path": "/feed.json", "sitemap": "plain",
-          "sitemap_path": "/static/map-2026.xml", "sitemap_ad": "none"}),
-    ]  # fmt: skip
+        (
+            "relative atom link + relative robots sitemap",
+            {
+                **few,
+                "feed": "atom",
+                "feed_path": "/feeds/all.atom",
+                "feed_ad": "relative",
+                "sitemap": "plain",
+                "sitemap_ad": "robots-relative",
+            },
+        ),
+        (
+            "rss under <base href>, no sitemap",
+            {"articles": articles, "feed_path": "/news/rss.xml", "feed_ad": "base"},
+        ),
+        (
+            "sitemap index in robots, no feed",
+            {
+                "articles": articles,
+                "feed": None,
+                "sitemap": "index",
+                "sitemap_path": "/sitemap_index.xml",
+            },
+        ),
+        (
+            "nothing advertised, usual paths",
+            {
+                **few,
+                "feed_path": "/rss.xml",
+                "feed_ad": "none",
+                "sitemap": "plain",
+                "sitemap_ad": "none",
+            },
+        ),
+        (
+            "JSON Feed link + sitemap at a usual path",
+            {
+                **few,
+                "feed": "json",
+                "feed_path": "/feed.json",
+                "sitemap": "plain",
+                "sitemap_ad": "none",
+            },
+        ),
+        (
+            "dead feed link, feed at /feed, news sitemap",
+            {
+                **few,
+                "feed_path": "/feed",
+                "feed_ad": "none",
+                "extras": ("dead-feed",),
+                "sitemap": "news",
+                "sitemap_path": "/news-sitemap.xml",
+            },
+        ),
+        (
+            "HTML page posing as feed + news sitemap",
+            {"articles": articles, "feed": None, "extras": ("error-feed",), "sitemap": "news"},
+        ),
+        (
+            "empty feed + <link rel=sitemap>",
+            {
+                "articles": articles,
+                "feed": None,
+                "extras": ("empty-feed",),
+                "sitemap": "plain",
+                "sitemap_path": "/map.xml",
+                "sitemap_ad": "link",
+            },
+        ),
+        (
+            "RSS 1.0 in an <a> link, sitemap linked nowhere",
+            {
+                **few,
+                "feed": "rdf",
+                "feed_path": "/rss/all.rdf",
+                "feed_ad": "anchor",
+                "sitemap": "plain",
+                "sitemap_path": "/static/map-2026.xml",
+                "sitemap_ad": "none",
+            },
+        ),
+        (
+            "rss link + comments feed, sitemap linked nowhere",
+            {
+                **few,
+                "extras": ("comments-feed",),
+                "sitemap": "plain",
+                "sitemap_path": "/static/map-2026.xml",
+                "sitemap_ad": "none",
+            },
+        ),
+        (
+            "JSON Feed only, sitemap linked nowhere",
+            {
+                "articles": articles,
+                "feed": "json",
+                "feed_path": "/feed.json",
+                "sitemap": "plain",
+                "sitemap_path": "/static/map-2026.xml",
+                "sitemap_ad": "none",
+            },
+        ),
+    ]
 
 
 def write_config(path: Path, sources: list[dict], articles: int) -> Path:
-    crawl = {"delay": 0, "timeout": "10s", "retries": 1, "extraction_workers": 2,
-             "max_articles_per_source": max(articles * 2, 200)}  # fmt: skip
+    crawl = {
+        "delay": 0,
+        "timeout": "10s",
+        "retries": 1,
+        "extraction_workers": 2,
+        "max_articles_per_source": max(articles * 2, 200),
+    }
     lines = ["[crawl]", *(f"{key} = {json.dumps(value)}" for key, value in crawl.items())]
     for source in sources:
         lines += ["", "[[sources]]", *(f"{k} = {json.dumps(v)}" for k, v in source.items())]
@@ -90,10 +167,20 @@ def newswatch(
 ) -> tuple[subprocess.CompletedProcess, float]:
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "newswatch", "--config", str(config),
-         "--database", f"sqlite:///{database}", *args],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "newswatch",
+            "--config",
+            str(config),
+            "--database",
+            f"sqlite:///{database}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if result.returncode not in (0, 1):
         print(result.stderr[-3000:], file=sys.stderr)
     return result, time.perf_counter() - started
@@ -117,14 +204,17 @@ def main() -> None:
         outlets.append(Outlet(name, LANGUAGES[number % len(LANGUAGES)], **fields))
         label_of[name] = label
 
-    with tempfile.TemporaryDirectory(prefix="bench-discovery-") as scratch, \
-            OutletSite(outlets) as site:  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-discovery-") as scratch,
+        OutletSite(outlets) as site,
+    ):
         folder = Path(scratch)
         pages = [site.homepage(outlet.name) for outlet in outlets]
         found_config = write_config(folder / "discovered.toml", [], arguments.articles)
         found_db = folder / "discovered.db"
-        discovered, discover_seconds = newswatch(found_config, found_db, "discover", "--write",
-                                                 *pages)  # fmt: skip
+        discovered, discover_seconds = newswatch(
+            found_config, found_db, "discover", "--write", *pages
+        )
         discovery_requests = len(site.log)
         _, found_crawl = newswatch(found_config, found_db, "crawl")
         hand_config = write_config(folder / "hand.toml", site.known_sources(), arguments.articles)
@@ -139,8 +229,10 @@ def main() -> None:
     for name, urls in articles.items():
         tally = by_label.setdefault(label_of[name], Counter())
         tally.update(site=len(urls), found=len(urls & found_urls), hand=len(urls & hand_urls))
-    print(f"{len(outlets)} outlets, {total} articles ({arguments.articles} each; short feeds "
-          f"carry the newest {arguments.feed_items})\n")  # fmt: skip
+    print(
+        f"{len(outlets)} outlets, {total} articles ({arguments.articles} each; short feeds "
+        f"carry the newest {arguments.feed_items})\n"
+    )
     print(f"{'how the outlet advertises (2 outlets each)':52} {'discovered':>11} {'by hand':>9}")
     for label, tally in by_label.items():
         found, hand = tally["found"] / tally["site"], tally["hand"] / tally["site"]
@@ -148,8 +240,10 @@ def main() -> None:
     found_all = sum(len(urls & found_urls) for urls in articles.values())
     hand_all = sum(len(urls & hand_urls) for urls in articles.values())
     print(f"\n{'all outlets':52} {found_all / total:>10.0%} {hand_all / total:>9.0%}")
-    print(f"stored: discovered {found_all}, by hand {hand_all} of {total}"
-          f" (ratio {found_all / max(hand_all, 1):.2f})")  # fmt: skip
+    print(
+        f"stored: discovered {found_all}, by hand {hand_all} of {total}"
+        f" (ratio {found_all / max(hand_all, 1):.2f})"
+    )
     print(
         f"discover: exit {discovered.returncode}, {len(written)} sources written for "
         f"{len(outlets)} sites, {discovery_requests} requests "

@@ -155,8 +155,9 @@ class ServiceRuns:
         log = (self.logs / f"run-{self.count:02d}.log").open("wb")
         self.started = time.time()
         env = {**os.environ, "BENCH_SECRET": SECRET}
-        self.process = subprocess.Popen(self.command, stdout=log, stderr=log, env=env,
-                                        start_new_session=True)  # fmt: skip
+        self.process = subprocess.Popen(
+            self.command, stdout=log, stderr=log, env=env, start_new_session=True
+        )
         log.close()
         return self.started
 
@@ -182,8 +183,7 @@ class ServiceRuns:
         if receiver:
             with receiver.changed:
                 sending = tuple(post.webhook_id for post in receiver.in_flight)
-        crawling = any((f := _stat(c)) and int(f[1]) == pid and _is_crawl_worker(c)
-                       for c in frozen)  # fmt: skip
+        crawling = any((f := _stat(c)) and int(f[1]) == pid and _is_crawl_worker(c) for c in frozen)
         outside = sum(1 for c in frozen if (f := _stat(c)) and int(f[2]) != pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
@@ -196,8 +196,11 @@ class ServiceRuns:
         if "service running" not in self.log_text():
             moment = "starting"
         else:
-            moment = {(True, True): "crawl+send", (True, False): "crawl",
-                      (False, True): "send"}.get((crawling, bool(sending)), "idle")  # fmt: skip
+            moment = {
+                (True, True): "crawl+send",
+                (True, False): "crawl",
+                (False, True): "send",
+            }.get((crawling, bool(sending)), "idle")
         return Kill(uptime, moment, sending, outside, survivors)
 
     def stop(self, timeout: float) -> int | str:
@@ -242,16 +245,18 @@ def stored(database: str) -> tuple[set[str], int, list[tuple[str, int]], dict[st
         with engine.connect() as connection:
             urls = {row[0] for row in connection.execute(text("SELECT url FROM articles"))}
             rows = connection.execute(text("SELECT count(*) FROM articles")).scalar_one()
-            twice = connection.execute(text(
-                "SELECT url, count(*) FROM articles GROUP BY url HAVING count(*) > 1"
-            )).all()  # fmt: skip
+            twice = connection.execute(
+                text("SELECT url, count(*) FROM articles GROUP BY url HAVING count(*) > 1")
+            ).all()
             # one alert per rule and story: an article joining an alerted story has none
-            states = connection.execute(text(
-                "SELECT a.url, coalesce(d.state || ' after ' || d.attempts || ' attempt(s)'"
-                " || coalesce(': ' || d.last_error, ''), 'no match for its story')"
-                " FROM articles a LEFT JOIN alert_matches m ON m.story_id = a.story_id"
-                " LEFT JOIN alert_deliveries d ON d.match_id = m.id"
-            )).all()  # fmt: skip
+            states = connection.execute(
+                text(
+                    "SELECT a.url, coalesce(d.state || ' after ' || d.attempts || ' attempt(s)'"
+                    " || coalesce(': ' || d.last_error, ''), 'no match for its story')"
+                    " FROM articles a LEFT JOIN alert_matches m ON m.story_id = a.story_id"
+                    " LEFT JOIN alert_deliveries d ON d.match_id = m.id"
+                )
+            ).all()
     finally:
         engine.dispose()
     return urls, rows, [(url, count) for url, count in twice], dict(states)
@@ -265,12 +270,28 @@ def main() -> None:
     add("--articles", type=int, default=40, help="articles published [40]")
     add("--sources", type=int, default=10, help="RSS sources [10]")
     add("--interval", type=float, default=3.0, help="poll interval in seconds [3]")
-    add("--uptime", type=float, nargs=2, default=(1.0, 8.0), metavar=("MIN", "MAX"),
-        help="seconds from a start to its kill, uniform [1 8]")  # fmt: skip
-    add("--answer", type=float, nargs=2, default=(0.2, 0.5), metavar=("MIN", "MAX"),
-        help="seconds the receiver takes to answer, uniform [0.2 0.5]")  # fmt: skip
-    add("--timeout", type=float, default=120.0,
-        help="seconds the last run may take to alert everything [120]")  # fmt: skip
+    add(
+        "--uptime",
+        type=float,
+        nargs=2,
+        default=(1.0, 8.0),
+        metavar=("MIN", "MAX"),
+        help="seconds from a start to its kill, uniform [1 8]",
+    )
+    add(
+        "--answer",
+        type=float,
+        nargs=2,
+        default=(0.2, 0.5),
+        metavar=("MIN", "MAX"),
+        help="seconds the receiver takes to answer, uniform [0.2 0.5]",
+    )
+    add(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds the last run may take to alert everything [120]",
+    )
     add("--workers", type=int, default=os.cpu_count() or 2, help="crawl workers [one per core]")
     add("--postgres", metavar="URL", help="an empty PostgreSQL database, instead of SQLite")
     add("--keep", type=Path, metavar="DIR", help="keep config, SQLite file and run logs here")
@@ -286,8 +307,19 @@ def main() -> None:
         config = where / "newswatch.toml"
         database = args.postgres or f"sqlite:///{where / 'faults.db'}"
         write_config(config, site, receiver.url, args.interval, args.workers)
-        runs = ServiceRuns([sys.executable, "-m", "newswatch", "--config", str(config),
-                            "--database", database, "run"], where)  # fmt: skip
+        runs = ServiceRuns(
+            [
+                sys.executable,
+                "-m",
+                "newswatch",
+                "--config",
+                str(config),
+                "--database",
+                database,
+                "run",
+            ],
+            where,
+        )
         # each article is published during one run, at a random moment of its uptime
         uptimes = [rng.uniform(*args.uptime) for _ in range(args.kills)]
         plan = [0] * args.kills
@@ -332,8 +364,13 @@ def report(args, kills, starts, published, posts, store, last: LastRun) -> None:
         f"receiver answers in {args.answer[0]:g}–{args.answer[1]:g} s, seed {args.seed}"
     )
     moments = Counter(kill.moment for kill in kills)
-    labels = {"starting": "while starting", "crawl": "during a crawl", "send": "during a send",
-              "crawl+send": "during a crawl and a send", "idle": "while idle"}  # fmt: skip
+    labels = {
+        "starting": "while starting",
+        "crawl": "during a crawl",
+        "send": "during a send",
+        "crawl+send": "during a crawl and a send",
+        "idle": "while idle",
+    }
     order = [*labels, *sorted(set(moments) - set(labels))]  # then "exited by itself (…)"
     print("kills landed: " + ", ".join(f"{moments[m]} {labels.get(m, m)}" for m in order))
     for number, kill in enumerate(kills, 1):

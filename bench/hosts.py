@@ -53,8 +53,10 @@ def serve_forever(directory: Path, hosts: int, log_path: Path) -> None:
             started = started or time.time()
             super().handle_one_request()
             if self.status:
-                line = (f"{self.server.server_address[0]}\t{started:.6f}\t{time.time():.6f}"
-                        f"\t{self.status}\t{self.path}\n")  # fmt: skip
+                line = (
+                    f"{self.server.server_address[0]}\t{started:.6f}\t{time.time():.6f}"
+                    f"\t{self.status}\t{self.path}\n"
+                )
                 with lock:
                     log.write(line)
                     log.flush()

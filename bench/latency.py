@@ -71,14 +71,34 @@ class Receiver:
 
 def write_config(path: Path, site: FeedSite, hook: str, interval: float, workers: int) -> None:
     lines = [
-        "[crawl]", f'interval = "{interval:g}s"', "delay = 0", "autothrottle = false",
-        'timeout = "10s"', "retries = 1", "extraction_workers = 1",
-        "", "[service]", f"workers = {workers}", f'min_interval = "{interval:g}s"',
-        f'max_interval = "{interval:g}s"', "adaptive = false", 'alerts_interval = "60s"',
-        "", "[alerts]", "backfill_hours = 1", "",
-        "[channels.hook]", 'kind = "webhook"', f'url = "{hook}"', 'secret_env = "BENCH_SECRET"',
-        "", "[[rules]]", 'name = "bench"', f'query = "{WORD}"', 'channels = ["hook"]',
-    ]  # fmt: skip
+        "[crawl]",
+        f'interval = "{interval:g}s"',
+        "delay = 0",
+        "autothrottle = false",
+        'timeout = "10s"',
+        "retries = 1",
+        "extraction_workers = 1",
+        "",
+        "[service]",
+        f"workers = {workers}",
+        f'min_interval = "{interval:g}s"',
+        f'max_interval = "{interval:g}s"',
+        "adaptive = false",
+        'alerts_interval = "60s"',
+        "",
+        "[alerts]",
+        "backfill_hours = 1",
+        "",
+        "[channels.hook]",
+        'kind = "webhook"',
+        f'url = "{hook}"',
+        'secret_env = "BENCH_SECRET"',
+        "",
+        "[[rules]]",
+        'name = "bench"',
+        f'query = "{WORD}"',
+        'channels = ["hook"]',
+    ]
     for source in site.sources():
         lines += ["", "[[sources]]", *(f"{k} = {json.dumps(v)}" for k, v in source.items())]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -115,10 +135,19 @@ def main() -> None:
         config, database = Path(scratch) / "newswatch.toml", Path(scratch) / "bench.db"
         write_config(config, site, receiver.url, interval, args.workers)
         service = subprocess.Popen(
-            [sys.executable, "-m", "newswatch", *args.service_log, "--config", str(config),
-             "--database", f"sqlite:///{database}", "run"],
+            [
+                sys.executable,
+                "-m",
+                "newswatch",
+                *args.service_log,
+                "--config",
+                str(config),
+                "--database",
+                f"sqlite:///{database}",
+                "run",
+            ],
             env={**os.environ, "BENCH_SECRET": "bench-secret-of-some-length"},
-        )  # fmt: skip
+        )
         try:
             initial = len(site.pages)
             log.info("%d sources, %d articles; waiting for the first crawl", args.sources, initial)
@@ -133,8 +162,12 @@ def main() -> None:
             moments = sorted(rng.uniform(0, window) for _ in range(articles))
             published: dict[str, float] = {}
             began = time.monotonic()
-            log.info("publishing %d articles over %.0f s, polling every %.0f s",
-                     articles, window, interval)  # fmt: skip
+            log.info(
+                "publishing %d articles over %.0f s, polling every %.0f s",
+                articles,
+                window,
+                interval,
+            )
             for moment in moments:
                 time.sleep(max(0.0, began + moment - time.monotonic()))
                 path = site.publish(rng.choice(list(site.feeds)), WORD)
@@ -153,8 +186,10 @@ def report(site, receiver, published, served, interval, code) -> None:
     feeds = [s for s in served if s.path.endswith("/rss.xml")]
     unchanged = [s for s in feeds if s.feed_unchanged]
     pages = [s for s in served if s.path.endswith(".html")]
-    print(f"\npoll interval {interval:g} s, {len(site.feeds)} sources, "
-          f"{len(published)} articles published, service exit status {code}")  # fmt: skip
+    print(
+        f"\npoll interval {interval:g} s, {len(site.feeds)} sources, "
+        f"{len(published)} articles published, service exit status {code}"
+    )
     print(
         f"delivered: {len(delays)}/{len(published)}; "
         f"repeated: {sum(1 for n in receiver.copies.values() if n > 1)}"
@@ -174,8 +209,9 @@ def report(site, receiver, published, served, interval, code) -> None:
     for url, at in published.items():
         path = "/" + url.split("/", 3)[3]
         feed = "/" + path.split("/")[1] + "/rss.xml"
-        read = next((s.at for s in served if s.path == feed and s.status == 200 and s.at >= at),
-                    None)  # fmt: skip
+        read = next(
+            (s.at for s in served if s.path == feed and s.status == 200 and s.at >= at), None
+        )
         page = next((s.at for s in served if s.path == path), None)
         if read and page and url in receiver.first:
             stages.append((read - at, page - read, receiver.first[url] - page))

@@ -71,8 +71,10 @@ class FeedSite:
         return self.servers[path.split("/")[1]].base_url + path
 
     def sources(self) -> list[dict]:
-        return [{"name": name, "kind": "feed", "url": self.url(f"/{name}/rss.xml")}
-                for name in self.feeds]  # fmt: skip
+        return [
+            {"name": name, "kind": "feed", "url": self.url(f"/{name}/rss.xml")}
+            for name in self.feeds
+        ]
 
     def publish(self, feed: str, word: str = "") -> str:
         """A new article at the top of `feed`; returns its path. `word` goes in its text."""
@@ -102,9 +104,11 @@ class FeedSite:
         with self.lock:
             if feed in self.feeds:
                 response = conditional(
-                    request, self._rss(self.feeds[feed], request.base_url).encode(),
-                    "application/rss+xml", self.feeds[feed].changed,
-                )  # fmt: skip
+                    request,
+                    self._rss(self.feeds[feed], request.base_url).encode(),
+                    "application/rss+xml",
+                    self.feeds[feed].changed,
+                )
                 unchanged = self._served_version.get(feed) == self.feeds[feed].version
                 self._served_version[feed] = self.feeds[feed].version
             elif path in self.pages:

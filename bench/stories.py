@@ -68,13 +68,26 @@ def store_all(folder: Path, articles: list[EvalArticle]) -> dict[int, tuple[int,
         position_of: dict[int, int] = {}
         for position, article in enumerate(articles):
             url = f"https://{article.outlet}.example/{position}"
-            stored = placement.add_article(session, ids[article.outlet], items.Article(
-                source=article.outlet, url=url, link_key=url, title=article.title,
-                author=None, published_at=article.published_at, language=article.language,
-                text=article.text, lead=None, site_name=None, image_url=None,
-                content_hash=content_hash(article.text), fetched_at=article.published_at,
-                fingerprint=fingerprint(article.text),
-            ))  # fmt: skip
+            stored = placement.add_article(
+                session,
+                ids[article.outlet],
+                items.Article(
+                    source=article.outlet,
+                    url=url,
+                    link_key=url,
+                    title=article.title,
+                    author=None,
+                    published_at=article.published_at,
+                    language=article.language,
+                    text=article.text,
+                    lead=None,
+                    site_name=None,
+                    image_url=None,
+                    content_hash=content_hash(article.text),
+                    fetched_at=article.published_at,
+                    fingerprint=fingerprint(article.text),
+                ),
+            )
             duplicate_of = session.scalar(
                 select(Article.duplicate_of_id).where(Article.id == stored.article_id)
             )
@@ -137,18 +150,33 @@ def _synthetic(engine, count: int, seed: int) -> dict[int, list[int]]:
             rows, bands, keys = [], [], []
             for article_id in range(start, min(count + 1, start + batch)):
                 dated = START + timedelta(seconds=span * article_id / count)
-                rows.append({"id": article_id, "source_id": ids["synthetic"],
-                             "url": f"https://s.example/{article_id}", "link_key": "-",
-                             "text": "-", "content_hash": f"{article_id:064x}",
-                             "story_id": article_id, "story_reason": "first",
-                             "fetched_at": dated, "stored_at": dated})  # fmt: skip
+                rows.append(
+                    {
+                        "id": article_id,
+                        "source_id": ids["synthetic"],
+                        "url": f"https://s.example/{article_id}",
+                        "link_key": "-",
+                        "text": "-",
+                        "content_hash": f"{article_id:064x}",
+                        "story_id": article_id,
+                        "story_reason": "first",
+                        "fetched_at": dated,
+                        "stored_at": dated,
+                    }
+                )
                 drawn = [rng.getrandbits(63) for _ in range(BANDS)]
                 if article_id % 97 == 0:
                     sample[article_id] = drawn
                 bands += [{"key": key, "article_id": article_id} for key in drawn]
-                keys += [{"article_id": article_id, "key": f"name:k{key}",
-                          "story_id": article_id, "dated_at": dated}
-                         for key in _keys(rng)]  # fmt: skip
+                keys += [
+                    {
+                        "article_id": article_id,
+                        "key": f"name:k{key}",
+                        "story_id": article_id,
+                        "dated_at": dated,
+                    }
+                    for key in _keys(rng)
+                ]
             session.execute(insert(Article), rows)
             session.execute(insert(ArticleBand), bands)
             session.execute(insert(ArticleEvidence), keys)
@@ -168,8 +196,13 @@ def _queries(sample: dict[int, list[int]], texts: list[str], size: int) -> list[
             bands[:4] = rng.choice(list(sample.values()))[:4]
         evidence = tuple((f"name:k{key}", f"k{key}") for key in _keys(rng))
         # dated inside the archive, so its window is as full as any
-        queries.append((text, items.Fingerprint(tuple(bands), evidence),
-                        START + span * ((index % 97 + 1) / 98)))  # fmt: skip
+        queries.append(
+            (
+                text,
+                items.Fingerprint(tuple(bands), evidence),
+                START + span * ((index % 97 + 1) / 98),
+            )
+        )
     return queries
 
 

@@ -35,13 +35,37 @@ START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 MINISTERS = ("Hélène Dumortier", "Pieter Goossens", "Karim Ouazzani", "Anja Hoffmann")
 PROSECUTORS = ("Els De Smet", "Olivier Renard", "Stefan Brandt", "Nadia El Khattabi", "Luc Lambert")
 HEADS = ("Youssef Haddaoui", "Martine Claes", "Rachid Benali", "Katrin Weber")
-PEOPLE = ("Sofia Amrani", "Jan Peeters", "Lotte Verbeke", "Thomas Keller", "Sarah Janssens",
-          "Mehdi Tazi", "Ingrid Maes", "Fatima Zahraoui", "Omar Lahlou", "Bart Wouters",
-          "Julie Lefèvre", "Ahmed Cherkaoui", "Hans Mertens", "Samira Idrissi", "Vincent Leroy",
-          "Claire Dumont", "Hicham Belkadi", "Marc Vandenberghe")  # fmt: skip
+PEOPLE = (
+    "Sofia Amrani",
+    "Jan Peeters",
+    "Lotte Verbeke",
+    "Thomas Keller",
+    "Sarah Janssens",
+    "Mehdi Tazi",
+    "Ingrid Maes",
+    "Fatima Zahraoui",
+    "Omar Lahlou",
+    "Bart Wouters",
+    "Julie Lefèvre",
+    "Ahmed Cherkaoui",
+    "Hans Mertens",
+    "Samira Idrissi",
+    "Vincent Leroy",
+    "Claire Dumont",
+    "Hicham Belkadi",
+    "Marc Vandenberghe",
+)
 ORGS = ("DGSN", "DGST", "OCAM", "FGP", "BKA", "OFAST", "PJF", "CTIF")
-COMPANIES = ("Ostara Logistics", "Vandermeulen Shipping", "Atlas Freight", "Noordkaap Trading",
-             "Medina Import", "Scheldt Cargo", "Rif Transport", "Delta Containers")  # fmt: skip
+COMPANIES = (
+    "Ostara Logistics",
+    "Vandermeulen Shipping",
+    "Atlas Freight",
+    "Noordkaap Trading",
+    "Medina Import",
+    "Scheldt Cargo",
+    "Rif Transport",
+    "Delta Containers",
+)
 # The city's name in en, fr, nl, de, ar
 CITIES = (
     ("Antwerp", "Anvers", "Antwerpen", "Antwerpen", "أنتويرب"),
@@ -91,12 +115,19 @@ def _facts(rng: random.Random, kind: str) -> dict:
         p1, p2 = rng.choice(PEOPLE), rng.choice(PEOPLE[:6])  # judges: a few recur
     counts = {"bust": (5, 48), "visit": (2, 12), "verdict": (3, 14)}[kind]
     return {
-        "p1": p1, "p2": p2, "p1s": p1.split()[-1], "p2s": p2.split()[-1],
-        "org": rng.choice(ORGS), "city_index": first, "city2_index": second,
-        "n": rng.randint(*counts), "amount_value": rng.randrange(120, 9900) * 1000,
-        "year": rng.randint(2027, 2031), "company": rng.choice(COMPANIES),
+        "p1": p1,
+        "p2": p2,
+        "p1s": p1.split()[-1],
+        "p2s": p2.split()[-1],
+        "org": rng.choice(ORGS),
+        "city_index": first,
+        "city2_index": second,
+        "n": rng.randint(*counts),
+        "amount_value": rng.randrange(120, 9900) * 1000,
+        "year": rng.randint(2027, 2031),
+        "company": rng.choice(COMPANIES),
         "quote_parts": (rng.randrange(5), rng.randrange(5)),
-    }  # fmt: skip
+    }
 
 
 def _tell(
@@ -154,28 +185,53 @@ def _telling(
     rng: random.Random, templates: dict, event: dict, language: str, variant: str
 ) -> tuple[str, list[str]]:
     """A headline and paragraphs of the event: a template, then 0–2 filler paragraphs."""
-    title, body = _tell(templates, event["kind"], language, variant, event["facts"],
-                        event["start"].weekday())  # fmt: skip
+    title, body = _tell(
+        templates, event["kind"], language, variant, event["facts"], event["start"].weekday()
+    )
     return title, body + rng.sample(templates["fillers"][language], rng.choice((0, 1, 2)))
 
 
 def _event(rng: random.Random, templates: dict, number: int, days: int) -> list[EvalArticle]:
     kind = rng.choice(("bust", "visit", "verdict"))
     wire_language = rng.choices(LANGUAGES, weights=(5, 6, 5, 4))[0]
-    event = {"kind": kind, "facts": _facts(rng, kind),
-             "start": START + timedelta(minutes=rng.randrange(days * 24 * 60))}  # fmt: skip
+    event = {
+        "kind": kind,
+        "facts": _facts(rng, kind),
+        "start": START + timedelta(minutes=rng.randrange(days * 24 * 60)),
+    }
     story, start = f"{kind}-{number}", event["start"]
     title, wire = _telling(rng, templates, event, wire_language, "wire")
-    found = [EvalArticle(f"wire-{wire_language}", wire_language, title, "\n\n".join(wire),
-                         start, story, story, "wire")]  # fmt: skip
+    found = [
+        EvalArticle(
+            f"wire-{wire_language}",
+            wire_language,
+            title,
+            "\n\n".join(wire),
+            start,
+            story,
+            story,
+            "wire",
+        )
+    ]
     boiler, fillers = templates["boilerplate"][wire_language], templates["fillers"][wire_language]
     for copy in range(rng.choices((0, 1, 2, 3), weights=(2, 3, 3, 2))[0]):
-        other_title, _ = _tell(templates, kind, wire_language, "own", event["facts"],
-                               start.weekday())  # fmt: skip
+        other_title, _ = _tell(
+            templates, kind, wire_language, "own", event["facts"], start.weekday()
+        )
         text = "\n\n".join(_syndicate(rng, wire, wire_language, boiler, fillers))
         when = start + timedelta(minutes=rng.randrange(5, 360))
-        found.append(EvalArticle(f"{wire_language}-outlet-{copy}", wire_language, other_title,
-                                 text, when, story, story, "copy"))  # fmt: skip
+        found.append(
+            EvalArticle(
+                f"{wire_language}-outlet-{copy}",
+                wire_language,
+                other_title,
+                text,
+                when,
+                story,
+                story,
+                "copy",
+            )
+        )
     tellings = []
     if rng.random() < 0.3:
         tellings.append((wire_language, "own", "own", rng.randrange(60, 1440)))
@@ -187,9 +243,18 @@ def _event(rng: random.Random, templates: dict, number: int, days: int) -> list[
         tellings.append(("ar", "own", "own", rng.randrange(60, 1800)))
     for language, variant, role, minutes in tellings:
         title, body = _telling(rng, templates, event, language, variant)
-        found.append(EvalArticle(f"{language}-own", language, title, "\n\n".join(body),
-                                 start + timedelta(minutes=minutes), story,
-                                 f"{story}-{language}-{variant}", role))  # fmt: skip
+        found.append(
+            EvalArticle(
+                f"{language}-own",
+                language,
+                title,
+                "\n\n".join(body),
+                start + timedelta(minutes=minutes),
+                story,
+                f"{story}-{language}-{variant}",
+                role,
+            )
+        )
     return found
 
 
@@ -238,7 +303,16 @@ def demo_set() -> list[EvalArticle]:
             key = f"{outlet}:{article.published:%Y-%m-%d}" if outlet == "hespress" else key
             story = labels.get(key, key)
             copies = "cocaine-wire" if article.author.endswith("Belga") else key
-            found.append(EvalArticle(outlet, article.language, article.title, article.body,
-                                     article.published.astimezone(UTC), story, copies,
-                                     "copy" if copies == "cocaine-wire" else "own"))  # fmt: skip
+            found.append(
+                EvalArticle(
+                    outlet,
+                    article.language,
+                    article.title,
+                    article.body,
+                    article.published.astimezone(UTC),
+                    story,
+                    copies,
+                    "copy" if copies == "cocaine-wire" else "own",
+                )
+            )
     return sorted(found, key=lambda article: article.published_at)

@@ -81,10 +81,18 @@ def fill(path: Path, count: int, seed: int = 1) -> float:
     languages = list(WORDS)
     for number in range(20):
         tags = f'["topic-{number % 4}", "{languages[number % 5]}"]'
-        db.execute("INSERT INTO sources (id, name, kind, url, language, tags, "
-                   "consecutive_failures, created_at) VALUES (?, ?, 'feed', ?, ?, ?, 0, ?)",
-                   (number + 1, f"source-{number}", f"https://s{number}.example/feed",
-                    languages[number % 5], tags, stamp(T0)))  # fmt: skip
+        db.execute(
+            "INSERT INTO sources (id, name, kind, url, language, tags, "
+            "consecutive_failures, created_at) VALUES (?, ?, 'feed', ?, ?, ?, 0, ?)",
+            (
+                number + 1,
+                f"source-{number}",
+                f"https://s{number}.example/feed",
+                languages[number % 5],
+                tags,
+                stamp(T0),
+            ),
+        )
     batch, newest = [], 0
     for number in range(1, count + 1):
         source = rng.randrange(20)
@@ -97,18 +105,34 @@ def fill(path: Path, count: int, seed: int = 1) -> float:
             newest = story = newest + 1
         when = stamp(T0 + timedelta(seconds=number * 50 + rng.randint(0, 40)))
         body = text_for(rng, language)
-        batch.append((number, source + 1, f"https://s{source}.example/a/{number}",
-                      f"{body[:70]}", None if rng.random() < 0.01 else when, language, body,
-                      hashlib.sha256(body.encode()).hexdigest(), story,
-                      "first" if not joins else "same text as article #1", when, when))  # fmt: skip
+        batch.append(
+            (
+                number,
+                source + 1,
+                f"https://s{source}.example/a/{number}",
+                f"{body[:70]}",
+                None if rng.random() < 0.01 else when,
+                language,
+                body,
+                hashlib.sha256(body.encode()).hexdigest(),
+                story,
+                "first" if not joins else "same text as article #1",
+                when,
+                when,
+            )
+        )
         if len(batch) == 5000 or number == count:
             stories = {row[8] for row in batch}
-            db.executemany("INSERT OR IGNORE INTO stories (id, created_at) VALUES (?, ?)",
-                           [(s, stamp(T0)) for s in stories])  # fmt: skip
+            db.executemany(
+                "INSERT OR IGNORE INTO stories (id, created_at) VALUES (?, ?)",
+                [(s, stamp(T0)) for s in stories],
+            )
             db.executemany(
                 "INSERT INTO articles (id, source_id, url, link_key, title, published_at, "
                 "language, text, content_hash, story_id, story_reason, fetched_at, stored_at) "
-                "VALUES (?, ?, ?, ?3, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)  # fmt: skip
+                "VALUES (?, ?, ?, ?3, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                batch,
+            )
             db.commit()
             batch = []
     db.execute("ANALYZE")
@@ -203,24 +227,38 @@ def main() -> None:
             (count // 2,),
         ).fetchone()
         moment = datetime.fromisoformat(middle[0]).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        deep = f"AND (a.published_at < '{middle[0]}' OR (a.published_at = '{middle[0]}' " \
-               f"AND a.id < {middle[1]}))"  # fmt: skip
+        deep = (
+            f"AND (a.published_at < '{middle[0]}' OR (a.published_at = '{middle[0]}' "
+            f"AND a.id < {middle[1]}))"
+        )
         topic = ",".join(str(i + 1) for i in range(20) if i % 4 == 0)
         cases = [
             ("feed page 1", "/", sql_call(db, "")),
             (f"feed page at {count // 2:,}", f"/?after={moment}~{middle[1]}", sql_call(db, deep)),
             (f"search rare ({RARE})", f"/?q={RARE}", sql_call(db, SEARCH.format(q=RARE))),
             (f"search common ({COMMON})", f"/?q={COMMON}", sql_call(db, SEARCH.format(q=COMMON))),
-            (f"search prefix ({PREFIX})", "/?q=Aktions%2A",
-             sql_call(db, SEARCH.format(q='"Aktions"*'))),
-            ("Atom tag feed", "/feeds/tags/topic-0",
-             sql_call(db, f"AND a.source_id IN ({topic})", 201)),
-            (f"Atom search feed ({COMMON})", f"/feeds/search?q={COMMON}",
-             sql_call(db, SEARCH.format(q=COMMON), 201)),
+            (
+                f"search prefix ({PREFIX})",
+                "/?q=Aktions%2A",
+                sql_call(db, SEARCH.format(q='"Aktions"*')),
+            ),
+            (
+                "Atom tag feed",
+                "/feeds/tags/topic-0",
+                sql_call(db, f"AND a.source_id IN ({topic})", 201),
+            ),
+            (
+                f"Atom search feed ({COMMON})",
+                f"/feeds/search?q={COMMON}",
+                sql_call(db, SEARCH.format(q=COMMON), 201),
+            ),
             ("JSON API page 1", "/api/articles", sql_call(db, "")),
-            ("export CSV, rare word (all hits)", f"/export.csv?q={RARE}",
-             sql_call(db, SEARCH.format(q=RARE), count)),
-        ]  # fmt: skip
+            (
+                "export CSV, rare word (all hits)",
+                f"/export.csv?q={RARE}",
+                sql_call(db, SEARCH.format(q=RARE), count),
+            ),
+        ]
         server, port = serve(path)
         try:
             print(f"{'case':34} {'web p50':>8} {'p95':>8}   {'SQL p50':>8} {'p95':>8}   ratio")
@@ -228,9 +266,11 @@ def main() -> None:
                 web = timed(http_get(port, url), repeat)
                 direct = timed(sql, repeat)
                 ratio = statistics.median(web) / max(statistics.median(direct), 1e-3)
-                print(f"{name:34} {statistics.median(web):7.1f}ms {percentile(web, 0.95):7.1f}ms"
-                      f"   {statistics.median(direct):7.1f}ms {percentile(direct, 0.95):7.1f}ms"
-                      f"   {ratio:5.1f}x")  # fmt: skip
+                print(
+                    f"{name:34} {statistics.median(web):7.1f}ms {percentile(web, 0.95):7.1f}ms"
+                    f"   {statistics.median(direct):7.1f}ms {percentile(direct, 0.95):7.1f}ms"
+                    f"   {ratio:5.1f}x"
+                )
             naive = timed(sql_call(db, NAIVE.format(q=COMMON)), max(5, repeat // 10))
             print(
                 f"(for reference: SQLite's own plan for `a.id IN (hits)`, common word: "

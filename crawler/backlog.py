@@ -41,9 +41,14 @@ class Backlog:
             backlog.defer(session, source_id, links, utcnow())
 
     def failed(
-        self, source: str, source_id: int, link: Pending, reason: str, detail: str,
+        self,
+        source: str,
+        source_id: int,
+        link: Pending,
+        reason: str,
+        detail: str,
         status: int | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Schedule the link's next try, or give it up."""
         now = utcnow()
         # Refused by policy, not failed: kept on record, never tried again or given up.
@@ -53,13 +58,24 @@ class Backlog:
             transient = is_transient(reason, status)
             retry_at = None if refused else next_attempt(attempts, transient, now, self._schedule)
             backlog.record_failure(
-                session, source_id=source_id, link=link, reason=reason, detail=detail,
-                retry_at=retry_at, now=now, refused=refused,
-            )  # fmt: skip
+                session,
+                source_id=source_id,
+                link=link,
+                reason=reason,
+                detail=detail,
+                retry_at=retry_at,
+                now=now,
+                refused=refused,
+            )
         if refused:
             return
         if retry_at:
-            log.debug("%s: %s: attempt %d failed, next try at %s", source, link.url, attempts,
-                      retry_at.isoformat(timespec="seconds"))  # fmt: skip
+            log.debug(
+                "%s: %s: attempt %d failed, next try at %s",
+                source,
+                link.url,
+                attempts,
+                retry_at.isoformat(timespec="seconds"),
+            )
         else:
             log.debug("%s: %s: given up after %d attempts", source, link.url, attempts)

@@ -56,9 +56,8 @@ _ROLES = frozenset(
 _QUALIFIERS = frozenset(
     "senior chief national political politics security sports sport auto business news staff"
     " special contributing freelance science tech health world international media money"
-    " digital online weekly deputy associate managing executive investigative com org net"
-    .split()
-)  # fmt: skip
+    " digital online weekly deputy associate managing executive investigative com org net".split()
+)
 _CREDENTIALS = frozenset("ms md phd rd rdn mba cpa dr prof mr mrs mme".split())
 _PHOTO_CREDIT = re.compile(r"^(?:photos?|fotos?|фото|bild|beeld|illustrations?|vid[eé]o)\b", re.I)
 

@@ -278,9 +278,12 @@ def extract_article(
             f"article text too short ({len(text)} characters, minimum {options.min_text_chars})"
         )
     authors = page_authors(
-        tree, url, guess=document.author, feed_author=hints.author,
+        tree,
+        url,
+        guess=document.author,
+        feed_author=hints.author,
         site_names=(hints.site_name, document.sitename),
-    )  # fmt: skip
+    )
     return Extracted(
         title=document.title or hints.title,
         author=", ".join(authors) or None,

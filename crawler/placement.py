@@ -181,13 +181,19 @@ def related(
     totals = stories.evidence_totals(session, [article_id for (article_id, _), _ in top])
     languages = articles.languages(session, totals)
     candidates = [
-        Candidate(article_id, story_id, frozenset(keys), totals.get(article_id, len(keys)),
-                  languages.get(article_id))
+        Candidate(
+            article_id,
+            story_id,
+            frozenset(keys),
+            totals.get(article_id, len(keys)),
+            languages.get(article_id),
+        )
         for (article_id, story_id), keys in top
-    ]  # fmt: skip
+    ]
     join = choose(candidates, len(labels), counts, language)
     if join is None:
         return None
-    known = frozenset(key for (_, story), keys in shared.items() if story == join.story_id
-                      for key in keys)  # fmt: skip
+    known = frozenset(
+        key for (_, story), keys in shared.items() if story == join.story_id for key in keys
+    )
     return Placement(join.story_id, None, explain(join, labels), known)

@@ -74,9 +74,11 @@ class App:
         log.log(
             logging.DEBUG if self.read_only else logging.INFO,
             "config %s (%s); database %s (%s)",
-            location.path.absolute(), location.origin,
-            database_location(settings.database_url), self.database_origin(),
-        )  # fmt: skip
+            location.path.absolute(),
+            location.origin,
+            database_location(settings.database_url),
+            self.database_origin(),
+        )
         return settings
 
     def database_origin(self) -> str:

@@ -39,10 +39,24 @@ Start with:
 
 # Commands that only read the archive: a missing SQLite file is an error naming it, never
 # a new, empty database (nor its folders). By path below `newswatch`.
-READ_ONLY = frozenset({
-    "articles", "show", "failures", "export", "coverage", "stories", "story", "status",
-    "serve", "sources", "sources export", "alerts log", "alerts test", "copy-db",
-})  # fmt: skip
+READ_ONLY = frozenset(
+    {
+        "articles",
+        "show",
+        "failures",
+        "export",
+        "coverage",
+        "stories",
+        "story",
+        "status",
+        "serve",
+        "sources",
+        "sources export",
+        "alerts log",
+        "alerts test",
+        "copy-db",
+    }
+)
 SHARED = ("config", "database", "verbose", "quiet", "log_json")
 
 
@@ -59,8 +73,11 @@ class Newswatch(click.Group):
         except MissingDatabase as error:
             app = ctx.find_object(App)
             origin = f" ({app.database_origin()})" if app else ""
-            click.echo(f"database error: no database at {error.path}{origin}: nothing has been "
-                       "stored there yet; `newswatch crawl` creates it", err=True)  # fmt: skip
+            click.echo(
+                f"database error: no database at {error.path}{origin}: nothing has been "
+                "stored there yet; `newswatch crawl` creates it",
+                err=True,
+            )
             ctx.exit(1)
         except UnusableDatabase as error:
             click.echo(f"database error ({without_password(error.url)}): {error}", err=True)
@@ -91,8 +108,9 @@ class ConfigOption(click.Option):
         record = super().get_help_record(ctx)
         if record is None:
             return None
-        looked = ", ".join(f"./{c}" if not c.is_absolute() else str(c)
-                           for c in config_candidates(os.environ))  # fmt: skip
+        looked = ", ".join(
+            f"./{c}" if not c.is_absolute() else str(c) for c in config_candidates(os.environ)
+        )
         try:
             location = locate_config()
             now = f"{location.path.absolute()}, {location.origin}"
@@ -105,19 +123,27 @@ class ConfigOption(click.Option):
 
 # The options every command takes, before or after its name; `cli` reads them first.
 SHARED_OPTIONS = (
-    (("-c", "--config"), {
-        "cls": ConfigOption, "metavar": "FILE", "help": "Configuration file.",
-        "type": click.Path(path_type=Path, dir_okay=False),
-    }),
-    (("--database",), {
-        "metavar": "URL",
-        "help": "Database URL, overriding the config and $NEWSWATCH_DATABASE_URL "
-        "(e.g. sqlite:///news.db, postgresql://user@host/newswatch).",
-    }),
+    (
+        ("-c", "--config"),
+        {
+            "cls": ConfigOption,
+            "metavar": "FILE",
+            "help": "Configuration file.",
+            "type": click.Path(path_type=Path, dir_okay=False),
+        },
+    ),
+    (
+        ("--database",),
+        {
+            "metavar": "URL",
+            "help": "Database URL, overriding the config and $NEWSWATCH_DATABASE_URL "
+            "(e.g. sqlite:///news.db, postgresql://user@host/newswatch).",
+        },
+    ),
     (("-v", "--verbose"), {"count": True, "help": "More detail; -vv shows Scrapy's own log."}),
     (("-q", "--quiet"), {"is_flag": True, "help": "Only warnings and errors."}),
     (("--log-json",), {"is_flag": True, "help": "Log one JSON object per line."}),
-)  # fmt: skip
+)
 
 
 def shared_params(**changes) -> list[click.Option]:
@@ -131,9 +157,11 @@ def shared_params(**changes) -> list[click.Option]:
 
 
 @click.group(
-    cls=Newswatch, epilog=EPILOG, params=shared_params(),
+    cls=Newswatch,
+    epilog=EPILOG,
+    params=shared_params(),
     context_settings={"help_option_names": ["-h", "--help"]},
-)  # fmt: skip
+)
 @click.version_option(package_name="newswatch")
 @click.pass_context
 def cli(ctx: click.Context, config, database, verbose, quiet, log_json) -> None:
@@ -186,10 +214,25 @@ def _adopt(command: click.Command, path: str) -> None:
 
 
 COMMANDS = (
-    crawl, demo, discover, run, status,  # collect
-    articles, show, stories, story, export, sources, failures, coverage, serve,  # review
-    worker, dispatcher, alerts, copy_db,  # operate
-)  # fmt: skip
+    crawl,
+    demo,
+    discover,
+    run,
+    status,  # collect
+    articles,
+    show,
+    stories,
+    story,
+    export,
+    sources,
+    failures,
+    coverage,
+    serve,  # review
+    worker,
+    dispatcher,
+    alerts,
+    copy_db,  # operate
+)
 for command in COMMANDS:
     _adopt(command, command.name)
     cli.add_command(command)

@@ -18,15 +18,35 @@ from crawler.search import PROVIDERS, LocaleError, result_urls
 from crawler.sources import SOURCE_KINDS, Source
 
 SOURCE_KEYS = (
-    "name", "kind", "url", "urls", "language", "tags", "interval", "cron", "link_selector",
-    "link_pattern", "max_articles", "allow_private_links", "enabled",
-    "provider", "query", "region", "endpoint",
-)  # fmt: skip
+    "name",
+    "kind",
+    "url",
+    "urls",
+    "language",
+    "tags",
+    "interval",
+    "cron",
+    "link_selector",
+    "link_pattern",
+    "max_articles",
+    "allow_private_links",
+    "enabled",
+    "provider",
+    "query",
+    "region",
+    "endpoint",
+)
 SEARCH_KEYS = ("provider", "query", "region", "endpoint")  # kind = "search" only
 TOPIC_KEYS = (
-    "name", "title", "description", "queries", "providers", "region", "endpoints",
+    "name",
+    "title",
+    "description",
+    "queries",
+    "providers",
+    "region",
+    "endpoints",
     "allow_private_links",
-)  # fmt: skip
+)
 _LANGUAGE_NAME = re.compile(r"^[a-z]{2,3}$")
 
 
@@ -57,8 +77,9 @@ def read_topic(reader: TableReader) -> tuple[Topic, tuple[Source, ...]]:
     providers = reader.strings("providers", PROVIDERS)
     for index, provider in enumerate(providers):
         if provider not in PROVIDERS:
-            reader.problem(f"providers[{index}]",
-                           f"must be one of {', '.join(PROVIDERS)} (got {provider!r})")  # fmt: skip
+            reader.problem(
+                f"providers[{index}]", f"must be one of {', '.join(PROVIDERS)} (got {provider!r})"
+            )
     providers = tuple(dict.fromkeys(p for p in providers if p in PROVIDERS))
     if "providers" in reader.values and not reader.values["providers"]:
         reader.problem("providers", f"give at least one of {', '.join(PROVIDERS)}")
@@ -86,19 +107,22 @@ def _topic_searches(
             continue
         keys = {"query": queries.key(language), "language": queries.key(language)}
         for provider in providers:
-            urls = _search_urls(reader, keys, provider, query, language, region,
-                                endpoints.get(provider))  # fmt: skip
-            sources.append(Source(
-                name=f"{topic}-{provider.replace('_', '-')}-{language}",
-                kind="search",
-                urls=urls,
-                language=language,
-                tags=(topic,),
-                provider=provider,
-                query=query.strip(),
-                region=region,
-                allow_private_links=allow_private_links,
-            ))  # fmt: skip
+            urls = _search_urls(
+                reader, keys, provider, query, language, region, endpoints.get(provider)
+            )
+            sources.append(
+                Source(
+                    name=f"{topic}-{provider.replace('_', '-')}-{language}",
+                    kind="search",
+                    urls=urls,
+                    language=language,
+                    tags=(topic,),
+                    provider=provider,
+                    query=query.strip(),
+                    region=region,
+                    allow_private_links=allow_private_links,
+                )
+            )
     return tuple(sources)
 
 
@@ -138,8 +162,11 @@ def _endpoint(reader: TableReader, name: str) -> str | None:
         or not parts.hostname
         or (parts.query or parts.fragment)
     ):
-        reader.problem(name, "must be an http(s) base URL without query, such as "
-                       f'"http://127.0.0.1:8080/rss/search" (got {url!r})')  # fmt: skip
+        reader.problem(
+            name,
+            "must be an http(s) base URL without query, such as "
+            f'"http://127.0.0.1:8080/rss/search" (got {url!r})',
+        )
         return None
     return url
 
@@ -159,8 +186,11 @@ def _search_source(reader: TableReader, language: str | None) -> dict[str, Any]:
     """provider, query, region and the result addresses of a kind = "search" source."""
     for key in ("url", "urls"):
         if key in reader.values:
-            reader.problem(key, "a search source has no address of its own: it is built from "
-                           "provider and query (endpoint replaces the provider's)")  # fmt: skip
+            reader.problem(
+                key,
+                "a search source has no address of its own: it is built from "
+                "provider and query (endpoint replaces the provider's)",
+            )
     if "provider" not in reader.values:
         reader.problem("provider", f"a search source needs one of {', '.join(PROVIDERS)}")
     provider = reader.choice("provider", PROVIDERS)
@@ -175,8 +205,7 @@ def _search_source(reader: TableReader, language: str | None) -> dict[str, Any]:
     urls: tuple[str, ...] = ()
     if provider and query:
         urls = _search_urls(reader, {}, provider, query, language, region, endpoint)
-    return {"provider": provider, "query": query and query.strip(), "region": region,
-            "urls": urls}  # fmt: skip
+    return {"provider": provider, "query": query and query.strip(), "region": region, "urls": urls}
 
 
 def read_source(reader: TableReader) -> Source | None:

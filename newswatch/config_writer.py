@@ -92,8 +92,9 @@ def append_sources(path: Path, blocks: Sequence[SourceBlock], *, note: str) -> A
     except Exception as error:  # whatever it is, the user's file must not stay broken
         _replace(path, text) if existed else path.unlink()
         lines = error.lines() if isinstance(error, ConfigError) else [str(error)]
-        raise ValueError(f"{path}: the result would not load, nothing written:\n"
-                         + "\n".join(lines)) from None  # fmt: skip
+        raise ValueError(
+            f"{path}: the result would not load, nothing written:\n" + "\n".join(lines)
+        ) from None
     return Added(backup, [block.values["name"] for block in fresh], skipped)
 
 

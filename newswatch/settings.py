@@ -38,12 +38,26 @@ DEFAULT_DATABASE_URL = "sqlite:///newswatch.db"
 DEFAULT_INTERVAL = 30 * 60.0
 AUTO = "auto"  # [service] workers and [crawl] extraction_workers: one process per core
 TOP_LEVEL = (
-    "storage", "crawl", "service", "cluster", "web", "display", "topics", "sources", "alerts",
-    "channels", "rules",
-)  # fmt: skip
+    "storage",
+    "crawl",
+    "service",
+    "cluster",
+    "web",
+    "display",
+    "topics",
+    "sources",
+    "alerts",
+    "channels",
+    "rules",
+)
 CLUSTER_KEYS = (
-    "redis_url", "prefix", "heartbeat", "worker_timeout", "dedupe_window", "run_timeout",
-)  # fmt: skip
+    "redis_url",
+    "prefix",
+    "heartbeat",
+    "worker_timeout",
+    "dedupe_window",
+    "run_timeout",
+)
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 WEB_KEYS = ("allowed_hosts", "base_url")
 DISPLAY_KEYS = ("timezone",)
@@ -54,14 +68,35 @@ _LABEL = r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
 _HOST_NAME = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
 _IPV6_HOST = re.compile(r"^\[[0-9a-f:.]+\]$")
 SERVICE_KEYS = (
-    "workers", "min_interval", "max_interval", "adaptive", "jitter", "alerts_interval",
-    "admin_channel", "failing_after", "quiet_factor", "quiet_after", "stop_timeout", "timezone",
-)  # fmt: skip
+    "workers",
+    "min_interval",
+    "max_interval",
+    "adaptive",
+    "jitter",
+    "alerts_interval",
+    "admin_channel",
+    "failing_after",
+    "quiet_factor",
+    "quiet_after",
+    "stop_timeout",
+    "timezone",
+)
 CRAWL_KEYS = (
-    "user_agent", "concurrency", "per_domain_concurrency", "delay", "autothrottle", "timeout",
-    "max_page_size", "retries", "obey_robots", "extraction_workers", "min_text_chars",
-    "max_articles_per_source", "retry_schedule", "interval",
-)  # fmt: skip
+    "user_agent",
+    "concurrency",
+    "per_domain_concurrency",
+    "delay",
+    "autothrottle",
+    "timeout",
+    "max_page_size",
+    "retries",
+    "obey_robots",
+    "extraction_workers",
+    "min_text_chars",
+    "max_articles_per_source",
+    "retry_schedule",
+    "interval",
+)
 
 
 class ConfigError(Exception):
@@ -235,9 +270,18 @@ def parse_settings(document: dict, path: Path, env: Mapping[str, str]) -> Settin
     if problems:
         raise ConfigError(path, problems)
     return Settings(
-        path, database_url, crawl, default_interval, topics, sources, alerts, service, cluster, web,
+        path,
+        database_url,
+        crawl,
+        default_interval,
+        topics,
+        sources,
+        alerts,
+        service,
+        cluster,
+        web,
         display,
-    )  # fmt: skip
+    )
 
 
 def with_cluster(
@@ -267,9 +311,12 @@ def _check_cluster_sources(reader: TableReader, sources: tuple[Source, ...]) -> 
     # go to any worker. Until the queue carries that state, sites are discovered beforehand.
     for index, source in enumerate(sources):
         if source.kind == "site":
-            reader.problem(f"sources[{index}].kind", f'"site" sources ({source.name}) cannot '
-                           "be crawled by a cluster yet: turn them into feed and sitemap "
-                           "sources with `newswatch discover --write URL`")  # fmt: skip
+            reader.problem(
+                f"sources[{index}].kind",
+                f'"site" sources ({source.name}) cannot '
+                "be crawled by a cluster yet: turn them into feed and sitemap "
+                "sources with `newswatch discover --write URL`",
+            )
 
 
 def _cluster(reader: TableReader, env: Mapping[str, str]) -> ClusterOptions:
@@ -302,17 +349,26 @@ def _web(reader: TableReader) -> WebSettings:
     hosts = tuple(name.lower() for name in reader.strings("allowed_hosts"))
     for index, name in enumerate(hosts):
         if name == "*":
-            reader.problem(f"allowed_hosts[{index}]", "'*' would accept any Host header: list "
-                           'the names clients use, e.g. "news.example.org"')  # fmt: skip
+            reader.problem(
+                f"allowed_hosts[{index}]",
+                "'*' would accept any Host header: list "
+                'the names clients use, e.g. "news.example.org"',
+            )
         elif not (_HOST_NAME.match(name) or _IPV6_HOST.match(name)):
-            reader.problem(f"allowed_hosts[{index}]", "must be a host name such as "
-                           "news.example.org or *.example.org, without scheme or port "
-                           f"(got {name!r})")  # fmt: skip
+            reader.problem(
+                f"allowed_hosts[{index}]",
+                "must be a host name such as "
+                "news.example.org or *.example.org, without scheme or port "
+                f"(got {name!r})",
+            )
     base_url = reader.text("base_url")
     if base_url is not None and not _is_origin(base_url.rstrip("/")):
-        reader.problem("base_url", "must be the http(s) address clients use, scheme and host "
-                       '(and port) only, e.g. "https://news.example.org" '
-                       f"(got {base_url!r})")  # fmt: skip
+        reader.problem(
+            "base_url",
+            "must be the http(s) address clients use, scheme and host "
+            '(and port) only, e.g. "https://news.example.org" '
+            f"(got {base_url!r})",
+        )
         base_url = None
     return WebSettings(hosts, base_url.rstrip("/") if base_url else None)
 
@@ -415,8 +471,9 @@ def _service(
     return ServiceSettings(
         polling=PollingPolicy(low, high, reader.flag("adaptive", defaults.adaptive), jitter),
         health=HealthRules(
-            failing_after=reader.number("failing_after", rules.failing_after, minimum=1,
-                                        integer=True),
+            failing_after=reader.number(
+                "failing_after", rules.failing_after, minimum=1, integer=True
+            ),
             quiet_factor=reader.number("quiet_factor", rules.quiet_factor, minimum=1),
             quiet_after=reader.duration("quiet_after", rules.quiet_after),
         ),
@@ -425,7 +482,7 @@ def _service(
         admin_channel=channel,
         stop_timeout=reader.duration("stop_timeout", ServiceSettings.stop_timeout),
         timezone=timezone,
-    )  # fmt: skip
+    )
 
 
 def _crawl_options(reader: TableReader) -> tuple[CrawlOptions, float]:

@@ -37,8 +37,9 @@ def add_article(
     with sessions(engine)() as session, session.begin():
         found = session.scalar(select(Source).where(Source.name == source))
         if found is None:
-            found = Source(name=source, kind="feed", url=f"https://{source}.example/feed",
-                           tags=list(tags))  # fmt: skip
+            found = Source(
+                name=source, kind="feed", url=f"https://{source}.example/feed", tags=list(tags)
+            )
             session.add(found)
             session.flush()
         if story_of is None:

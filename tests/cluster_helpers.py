@@ -39,8 +39,7 @@ from tests.crawl_helpers import write_config
 REDIS_URL = os.environ.get("NEWSWATCH_TEST_REDIS", "redis://127.0.0.1:6379/0")
 TIMEOUT = 30.0  # seconds: the longest any awaited condition may take, on a slow machine
 # Fast, predictable crawls: no extraction processes, no adaptive delays, short timeouts.
-CRAWL = {"delay": 0, "timeout": "10s", "retries": 0, "extraction_workers": 0,
-         "autothrottle": False}  # fmt: skip
+CRAWL = {"delay": 0, "timeout": "10s", "retries": 0, "extraction_workers": 0, "autothrottle": False}
 
 
 # -- Redis ------------------------------------------------------------------------------------
@@ -182,10 +181,9 @@ class ClusterSite:
 
     def sources(self) -> list[dict[str, Any]]:
         return [
-            {"name": f"desk-{n}", "kind": "feed", "urls": [self.base_url + path],
-             "language": "en"}
+            {"name": f"desk-{n}", "kind": "feed", "urls": [self.base_url + path], "language": "en"}
             for n, path in enumerate(self.feed_paths)
-        ]  # fmt: skip
+        ]
 
     def source_articles(self) -> dict[str, set[str]]:
         """Source name → the paths of the articles its feed links."""
@@ -316,16 +314,27 @@ def cli_environment() -> dict[str, str]:
 
 
 def newswatch_command(config: Path, database_url: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", "newswatch", "--config", str(config),
-            "--database", database_url, *args]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "newswatch",
+        "--config",
+        str(config),
+        "--database",
+        database_url,
+        *args,
+    ]
 
 
 def start_newswatch(config: Path, database_url: str, *args: str) -> subprocess.Popen[str]:
     """`newswatch <args>` started in the background, its output captured; see finished()."""
     return subprocess.Popen(
         newswatch_command(config, database_url, *args),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_environment(),
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_environment(),
+    )
 
 
 def finished(process: subprocess.Popen[str], timeout: float = 60) -> subprocess.CompletedProcess:
@@ -358,9 +367,11 @@ class Cluster:
         self.expected_exits: set[str] = set()  # stopped by the test: exiting is no failure
 
     def configure(
-        self, sources: list[dict[str, Any]], crawl: dict[str, Any] | None = None,
+        self,
+        sources: list[dict[str, Any]],
+        crawl: dict[str, Any] | None = None,
         **cluster: Any,
-    ) -> Path:  # fmt: skip
+    ) -> Path:
         """Write the config: these sources, [crawl] (over CRAWL) and [cluster] settings."""
         write_config(self.config, sources, **{**CRAWL, **(crawl or {})})
         settings = {"redis_url": REDIS_URL, "prefix": self.prefix, **cluster}
@@ -376,8 +387,10 @@ class Cluster:
         with log.open("wb") as output:
             process = subprocess.Popen(
                 newswatch_command(self.config, self.database_url, *args),
-                stdout=output, stderr=subprocess.STDOUT, env=cli_environment(),
-            )  # fmt: skip
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=cli_environment(),
+            )
         self.processes[name] = process
         self.logs[name] = log
         return process
@@ -389,8 +402,9 @@ class Cluster:
         for name in names:
             options = ("-vv",) if name in verbose else ()
             self.start(name, *options, "worker", "--id", name)
-        self.wait_until(lambda: set(names) <= set(self.live_workers()),
-                        f"workers {', '.join(names)} are alive")  # fmt: skip
+        self.wait_until(
+            lambda: set(names) <= set(self.live_workers()), f"workers {', '.join(names)} are alive"
+        )
 
     def live_workers(self) -> dict[str, dict]:
         return live_workers(self.redis, self.keys)

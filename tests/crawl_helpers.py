@@ -35,11 +35,21 @@ def newswatch(
 ):
     """Run the command line in its own process (a crawl starts a reactor, once per process)."""
     return subprocess.run(
-        [sys.executable, "-m", "newswatch", "--config", str(config), "--database", database_url,
-         *args],
-        capture_output=True, text=True, timeout=timeout,
+        [
+            sys.executable,
+            "-m",
+            "newswatch",
+            "--config",
+            str(config),
+            "--database",
+            database_url,
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **env} if env else None,
-    )  # fmt: skip
+    )
 
 
 @contextlib.contextmanager

@@ -30,8 +30,9 @@ pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs L
 @pytest.fixture
 def child() -> Iterator[subprocess.Popen]:
     """A live process of this host; `kill_and_reap(child)` makes it a dead one."""
-    process = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
-                               stdin=subprocess.PIPE)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
     yield process
     kill_and_reap(process)
 
@@ -72,8 +73,9 @@ def test_a_holder_elsewhere_is_never_judged(child):
 
 
 def test_only_the_claims_of_dead_holders_of_this_host_are_released(engine, child):
-    rules = settings({"alerts": {"backfill_hours": 1_000_000},
-                      "rules": [{"name": "mm", "query": "Mocro*"}]})  # fmt: skip
+    rules = settings(
+        {"alerts": {"backfill_hours": 1_000_000}, "rules": [{"name": "mm", "query": "Mocro*"}]}
+    )
     for number in range(4):
         add_article(engine, f"Mocro {number}", f"Mocros {number}.")
     match_new_articles(engine, rules, now=T0)
@@ -89,11 +91,15 @@ def test_only_the_claims_of_dead_holders_of_this_host_are_released(engine, child
     with make_session() as session, session.begin():
         assert release_dead(session, T0, live) == 1
     with make_session() as session:
-        held = session.execute(select(AlertDelivery.claimed_by, AlertDelivery.claimed_until)
-                               .order_by(AlertDelivery.id)).all()  # fmt: skip
+        held = session.execute(
+            select(AlertDelivery.claimed_by, AlertDelivery.claimed_until).order_by(AlertDelivery.id)
+        ).all()
     assert [tuple(row) for row in held] == [
-        (None, None), (str(live), lease), (str(elsewhere), lease), (None, None)
-    ]  # fmt: skip
+        (None, None),
+        (str(live), lease),
+        (str(elsewhere), lease),
+        (None, None),
+    ]
     with make_session() as session, session.begin():  # claimable again at once
         again = deliveries.claim_due(session, T0, lease, 10, str(live))
     assert len(again) == 2

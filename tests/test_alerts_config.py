@@ -188,8 +188,12 @@ def test_an_unknown_channel_option_names_the_channel_and_key_and_suggests_one():
 
 
 def test_a_missing_required_option_is_named():
-    document = {"channels": {"desk-mail": {"kind": "email", "recipients": []},
-                             "ops-hook": {"kind": "webhook"}}}  # fmt: skip
+    document = {
+        "channels": {
+            "desk-mail": {"kind": "email", "recipients": []},
+            "ops-hook": {"kind": "webhook"},
+        }
+    }
     _, problems = parse_alert_settings(document, {})
     assert problems == [
         ("channels.desk-mail.host", "is required"),
@@ -211,10 +215,13 @@ def test_channel_options_are_checked_by_what_their_kind_declares():
         ("channels.desk-mail.sender", "'newswatch' is not an email address"),
         ("channels.desk-mail.recipients[1]", "'desk' is not an email address"),
         ("channels.ops-hook.url", "must be an http(s) address (got ftp://hooks.example.org)"),
-        ("channels.ops-hook.timeout", 'must be a duration like "90s", "15m" or "2h" '
-                                      "(units: s, m, h, d); 'weeks' is not a unit "
-                                      "(got '2 weeks')"),
-    ]  # fmt: skip
+        (
+            "channels.ops-hook.timeout",
+            'must be a duration like "90s", "15m" or "2h" '
+            "(units: s, m, h, d); 'weeks' is not a unit "
+            "(got '2 weeks')",
+        ),
+    ]
 
 
 def test_channel_defaults_come_from_the_declared_options():
@@ -225,12 +232,17 @@ def test_channel_defaults_come_from_the_declared_options():
     settings, problems = parse_alert_settings(document, ENV)
     assert problems == []
     assert dict(settings.channels["desk-mail"].options) == {
-        "host": "smtp.example.org", "security": "tls", "port": 465,
-        "sender": "newswatch@example.org", "recipients": ("desk@example.org",), "timeout": 30.0,
-    }  # fmt: skip
+        "host": "smtp.example.org",
+        "security": "tls",
+        "port": 465,
+        "sender": "newswatch@example.org",
+        "recipients": ("desk@example.org",),
+        "timeout": 30.0,
+    }
     assert dict(settings.channels["ops-hook"].options) == {
-        "url": "https://hooks.example.org/newswatch", "timeout": 15.0,
-    }  # fmt: skip
+        "url": "https://hooks.example.org/newswatch",
+        "timeout": 15.0,
+    }
 
 
 def test_every_declared_option_is_documented_and_every_kind_registered():
@@ -255,10 +267,12 @@ def test_durations_are_read_as_everywhere_in_the_configuration():
     assert settings.claim_lease_seconds == 90.0
     _, problems = parse_alert_settings({"alerts": {"retry_horizon": "400d", "retry_base": 0}}, {})
     assert problems == [
-        ("alerts.retry_base", 'must be positive, a duration like "90s", "15m" or "2h" '
-                              "(units: s, m, h, d) (got 0)"),
+        (
+            "alerts.retry_base",
+            'must be positive, a duration like "90s", "15m" or "2h" (units: s, m, h, d) (got 0)',
+        ),
         ("alerts.retry_horizon", "must be at most 366d (got '400d')"),
-    ]  # fmt: skip
+    ]
 
 
 def test_a_retry_horizon_of_zero_gives_up_at_the_first_failure():
@@ -266,6 +280,9 @@ def test_a_retry_horizon_of_zero_gives_up_at_the_first_failure():
     assert (settings.retry.horizon_seconds, problems) == (0.0, [])
     _, problems = parse_alert_settings({"alerts": {"retry_horizon": "-1h"}}, {})
     assert problems == [
-        ("alerts.retry_horizon", 'must be zero or more, a duration like "90s", "15m" or "2h" '
-                                 "(units: s, m, h, d) (got '-1h')"),
-    ]  # fmt: skip
+        (
+            "alerts.retry_horizon",
+            'must be zero or more, a duration like "90s", "15m" or "2h" '
+            "(units: s, m, h, d) (got '-1h')",
+        ),
+    ]

@@ -113,9 +113,11 @@ def test_dead_letters_are_listed_and_retried_from_the_command(engine):
     assert states(engine) == [("hook", "pending", 1)]
     # the channel is fixed (console now): the re-queued delivery goes out
     fixed = settings(
-        {"rules": [{"name": "hook", "query": "DGST", "channels": ["ops"]}],
-         "channels": {"ops": {"kind": "console"}}}
-    )  # fmt: skip
+        {
+            "rules": [{"name": "hook", "query": "DGST", "channels": ["ops"]}],
+            "channels": {"ops": {"kind": "console"}},
+        }
+    )
     sent = io.StringIO()
     later = T0 + timedelta(days=30)
     report = dispatch_due(engine, fixed, now=later, channels=build_channels(fixed, sent))

@@ -57,10 +57,15 @@ def smtp():
 
 def config(port: int, **extra):
     channel = {
-        "kind": "email", "host": "127.0.0.1", "port": port, "security": "none",
-        "sender": "newswatch@example.org", "recipients": ["desk@example.org"], "timeout": 5,
+        "kind": "email",
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "sender": "newswatch@example.org",
+        "recipients": ["desk@example.org"],
+        "timeout": 5,
         **extra,
-    }  # fmt: skip
+    }
     return settings(
         {
             "alerts": {"backfill_hours": 1_000_000},

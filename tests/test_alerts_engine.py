@@ -131,9 +131,12 @@ def run_until_checkpoint_then_kill(tmp_path, url: str, mode: str) -> None:
     script.write_text(SCRIPT)
     process = subprocess.Popen(
         [sys.executable, str(script), url, mode],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    )
     try:
         assert process.stdout.readline().strip() == "checkpoint"
     finally:
@@ -146,9 +149,12 @@ def restart(tmp_path, url: str) -> str:
     script = tmp_path / "alerts_round.py"
     done = subprocess.run(
         [sys.executable, str(script), url, "run"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

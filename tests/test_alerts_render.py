@@ -14,20 +14,29 @@ NOW = datetime(2026, 11, 29, 9, 30, tzinfo=UTC)
 
 def item(title: str, url: str = "https://hln.example/a", **kw) -> AlertItem:
     values = dict(
-        match_id=1, story_id=7, article_id=3, url=url, title=title, source="hln",
-        site_name="HLN", language="nl", published_at=NOW, matched_at=NOW,
+        match_id=1,
+        story_id=7,
+        article_id=3,
+        url=url,
+        title=title,
+        source="hln",
+        site_name="HLN",
+        language="nl",
+        published_at=NOW,
+        matched_at=NOW,
         terms=('"mocro maffia"',),
         snippets=(Snippet("Over de Mocro-Maffia in Antwerpen.", ((8, 20),)).as_json(),),
         title_highlights=(),
-    )  # fmt: skip
+    )
     values.update(kw)
     return AlertItem(**values)
 
 
 def message(*items: AlertItem, period=None) -> AlertMessage:
     mode = "instant" if period is None else "daily"
-    return AlertMessage("msg_1", "mocro-maffia", '"Mocro-Maffia"', mode, items, period,
-                        "Europe/Brussels")  # fmt: skip
+    return AlertMessage(
+        "msg_1", "mocro-maffia", '"Mocro-Maffia"', mode, items, period, "Europe/Brussels"
+    )
 
 
 def test_instant_alert_subject_text_and_highlights():

@@ -22,10 +22,15 @@ RULES = {
     "channels": {"desk": {"kind": "console"}},
     "rules": [
         {"name": "dgsn", "query": "DGSN", "channels": ["desk"]},
-        {"name": "digest", "query": "DGSN", "channels": ["desk"], "delivery": "daily",
-         "digest_hour": 8},
+        {
+            "name": "digest",
+            "query": "DGSN",
+            "channels": ["desk"],
+            "delivery": "daily",
+            "digest_hour": 8,
+        },
     ],
-}  # fmt: skip
+}
 
 
 class Inbox:
@@ -43,11 +48,21 @@ def store(engine, outlet: str, text: str, *, hours: float, language: str = "fr")
     with sessions(engine)() as session:
         ids = sync_sources(session, [Source(outlet, "feed", (f"https://{outlet}.example/",))])
         article = items.Article(
-            source=outlet, url=url, link_key=url, title=f"{outlet} headline", author=None,
-            published_at=when, language=language, text=text, lead=None, site_name=None,
-            image_url=None, content_hash=content_hash(text), fetched_at=when,
+            source=outlet,
+            url=url,
+            link_key=url,
+            title=f"{outlet} headline",
+            author=None,
+            published_at=when,
+            language=language,
+            text=text,
+            lead=None,
+            site_name=None,
+            image_url=None,
+            content_hash=content_hash(text),
+            fetched_at=when,
             fingerprint=fingerprint(text),
-        )  # fmt: skip
+        )
         return placement.add_article(session, ids[outlet], article).story_id
 
 
@@ -72,7 +87,10 @@ def test_a_story_growing_in_outlets_and_languages_alerts_once(engine):
     digest = next(m for m in inbox.messages if m.payload["type"] == "digest")
     assert len(digest.payload["matches"]) == 1  # the story once
     assert digest.payload["matches"][0]["story"] == {
-        "id": story, "articles": 3, "outlets": 3, "languages": ["de", "fr"],
-    }  # fmt: skip
+        "id": story,
+        "articles": 3,
+        "outlets": 3,
+        "languages": ["de", "fr"],
+    }
     assert "+2 outlets, 3 articles (de, fr)" in digest.text
     assert "+2 outlets" in digest.html

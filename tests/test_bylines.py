@@ -57,9 +57,18 @@ def test_a_byline_names_its_people_without_what_surrounds_them(byline, expected)
 
 @pytest.mark.parametrize(
     "name",
-    ["Theresa May", "April Ryan", "Jan Peeters", "Michael Bloomberg", "Piet de Vries",
-     "Di Maria", "Jean-Luc Dehaene", "Sarah E. Needleman", "Regan"],
-)  # fmt: skip
+    [
+        "Theresa May",
+        "April Ryan",
+        "Jan Peeters",
+        "Michael Bloomberg",
+        "Piet de Vries",
+        "Di Maria",
+        "Jean-Luc Dehaene",
+        "Sarah E. Needleman",
+        "Regan",
+    ],
+)
 def test_names_that_look_like_dates_agencies_or_prefixes_are_kept(name):
     assert names(name, LE_SOIR) == [name]
 
@@ -125,10 +134,12 @@ def test_json_ld_people_beat_a_meta_author_naming_the_publisher():
 
 
 def test_json_ld_author_by_reference_is_resolved():
-    graph = {"@graph": [
-        {"@type": "Article", "@id": "#a", "author": {"@id": "https://www.lesoir.be/#/p/7"}},
-        {"@type": "Person", "@id": "https://www.lesoir.be/#/p/7", "name": "Marie Lambert"},
-    ]}  # fmt: skip
+    graph = {
+        "@graph": [
+            {"@type": "Article", "@id": "#a", "author": {"@id": "https://www.lesoir.be/#/p/7"}},
+            {"@type": "Person", "@id": "https://www.lesoir.be/#/p/7", "name": "Marie Lambert"},
+        ]
+    }
     assert author_of(article(head=json_ld(graph))) == "Marie Lambert"
 
 

@@ -73,8 +73,17 @@ def stored(cluster: Cluster) -> list[tuple[str, str]]:
 
 def runs(cluster: Cluster) -> dict[str, dict]:
     """Source name → its (only) crawl run, as a dict of columns."""
-    columns = ("status", "finished_at", "links", "fetched", "new", "duplicates", "failed",
-               "skipped", "error")  # fmt: skip
+    columns = (
+        "status",
+        "finished_at",
+        "links",
+        "fetched",
+        "new",
+        "duplicates",
+        "failed",
+        "skipped",
+        "error",
+    )
     found = rows(
         cluster.database_url,
         f"SELECT s.name, {', '.join('r.' + c for c in columns)} "
@@ -228,9 +237,11 @@ def test_a_worker_stopped_with_sigterm_finishes_what_it_holds_and_leaves(cluster
         # A long worker_timeout: what becomes of w1's requests is w1's own doing, not the
         # others reaping a worker whose heartbeat expired.
         cluster.configure(
-            site.sources(), {"concurrency": 4, "per_domain_concurrency": 32},
-            heartbeat="0.5s", worker_timeout="30s",
-        )  # fmt: skip
+            site.sources(),
+            {"concurrency": 4, "per_domain_concurrency": 32},
+            heartbeat="0.5s",
+            worker_timeout="30s",
+        )
         cluster.start_workers(*WORKERS)
         site.gate.clear()
         cluster.start("crawl", "crawl")
@@ -267,9 +278,11 @@ def test_a_worker_stopped_with_sigterm_finishes_what_it_holds_and_leaves(cluster
 def test_a_worker_stopped_hard_puts_back_what_it_holds_at_once(cluster):
     with ClusterSite(feeds=3, per_feed=8) as site:  # 24 articles
         cluster.configure(
-            site.sources(), {"concurrency": 4, "per_domain_concurrency": 32},
-            heartbeat="0.5s", worker_timeout="30s",
-        )  # fmt: skip
+            site.sources(),
+            {"concurrency": 4, "per_domain_concurrency": 32},
+            heartbeat="0.5s",
+            worker_timeout="30s",
+        )
         # w1 logs Scrapy's own lines too: they say when its first SIGTERM was handled
         cluster.start_workers(*WORKERS, verbose=("w1",))
         site.gate.clear()
@@ -310,7 +323,7 @@ def test_politeness_limits_hold_across_workers(cluster):
             site.sources(),
             {"concurrency": 2, "per_domain_concurrency": 1, "delay": POLITE_DELAY},
             **FAST,
-        )  # fmt: skip
+        )
         cluster.start_workers(*WORKERS)
         site.gate.clear()
         cluster.start("crawl", "crawl")
@@ -349,9 +362,10 @@ def test_an_idle_worker_takes_newly_queued_work_at_once(cluster):
             assert status == 0, output
         hits = sorted(site.log(), key=lambda hit: hit.wall)
 
-    started = [when.timestamp() for (when,) in rows(
-        cluster.database_url, "SELECT started_at FROM crawl_runs ORDER BY id"
-    )]  # fmt: skip
+    started = [
+        when.timestamp()
+        for (when,) in rows(cluster.database_url, "SELECT started_at FROM crawl_runs ORDER BY id")
+    ]
     assert len(started) == ROUNDS
     waits = [min(hit.wall for hit in hits if hit.wall >= queued) - queued for queued in started]
     described = ", ".join(f"{wait:.2f} s" for wait in waits)

@@ -40,8 +40,7 @@ def test_refuses_a_public_address_without_a_token(tmp_path):
     assert not (tmp_path / "db.sqlite").exists()  # refused before touching anything
 
 
-@pytest.mark.parametrize("command", [["serve", "--host", "0.0.0.0"],
-                                     ["run", "--web", "0.0.0.0:0"]])  # fmt: skip
+@pytest.mark.parametrize("command", [["serve", "--host", "0.0.0.0"], ["run", "--web", "0.0.0.0:0"]])
 def test_a_public_address_needs_web_names_and_base_url_in_the_config(tmp_path, command):
     config = tmp_path / "newswatch.toml"
     config.write_text(SOURCE, encoding="utf-8")
@@ -50,9 +49,11 @@ def test_a_public_address_needs_web_names_and_base_url_in_the_config(tmp_path, c
     )
     assert result.exit_code == 2, result.output
     assert f"config error: {config}: web.allowed_hosts: required when serving on 0.0.0.0" in (
-        result.output)  # fmt: skip
+        result.output
+    )
     assert f"config error: {config}: web.base_url: required when serving on 0.0.0.0" in (
-        result.output)  # fmt: skip
+        result.output
+    )
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert not (tmp_path / "n.db").exists()
@@ -88,9 +89,17 @@ def test_a_port_already_taken_is_a_message_not_a_traceback(tmp_path):
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         result = CliRunner().invoke(
-            cli, ["--config", str(config), "--database", f"sqlite:///{tmp_path / 'n.db'}",
-                  "serve", "--port", str(port)],
-        )  # fmt: skip
+            cli,
+            [
+                "--config",
+                str(config),
+                "--database",
+                f"sqlite:///{tmp_path / 'n.db'}",
+                "serve",
+                "--port",
+                str(port),
+            ],
+        )
     assert result.exit_code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)

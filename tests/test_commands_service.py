@@ -16,10 +16,21 @@ def test_run_with_web_serves_the_ui_and_stops_on_sigterm(tmp_path):
     with NewsSite() as site:
         config = write_config(tmp_path / "newswatch.toml", site.sources()[:1])
         process = subprocess.Popen(
-            [sys.executable, "-m", "newswatch", "--config", str(config), "--database",
-             f"sqlite:///{tmp_path / 'n.db'}", "run", "--web", "127.0.0.1:0"],
-            stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "newswatch",
+                "--config",
+                str(config),
+                "--database",
+                f"sqlite:///{tmp_path / 'n.db'}",
+                "run",
+                "--web",
+                "127.0.0.1:0",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             address = None
             for line in process.stderr:  # the log line is the event to wait for

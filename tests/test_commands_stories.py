@@ -26,10 +26,16 @@ def app(tmp_path):
     with factory() as session:
         placement.add_article(session, source, make("https://a.example/1", TEXT, title="Coup"))
         placement.add_article(
-            session, source,
-            make("https://c.example/3", GERMAN, when=T0 + timedelta(hours=5), language="de",
-                 title="Kokain-Netzwerk"),
-        )  # fmt: skip
+            session,
+            source,
+            make(
+                "https://c.example/3",
+                GERMAN,
+                when=T0 + timedelta(hours=5),
+                language="de",
+                title="Kokain-Netzwerk",
+            ),
+        )
         placement.add_article(session, source, make("https://d.example/4", OTHER, title="Gand"))
     engine.dispose()
     found = App(write_config(tmp_path / "newswatch.toml", []), url)

@@ -19,9 +19,17 @@ def read(method: str, value, **kwargs) -> tuple[object, list[Problem]]:
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [(90, 90.0), (0.5, 0.5), ("90s", 90.0), ("15m", 900.0), ("2h", 7200.0), ("1.5d", 129600.0),
-     (" 10 min ", 600.0), ("366d", 366 * 86400.0)],
-)  # fmt: skip
+    [
+        (90, 90.0),
+        (0.5, 0.5),
+        ("90s", 90.0),
+        ("15m", 900.0),
+        ("2h", 7200.0),
+        ("1.5d", 129600.0),
+        (" 10 min ", 600.0),
+        ("366d", 366 * 86400.0),
+    ],
+)
 def test_durations_in_every_unit(value, seconds):
     assert read("duration", value) == (seconds, [])
 
@@ -37,15 +45,17 @@ def test_a_duration_of_zero_or_less_must_be_positive(value):
 
 @pytest.mark.parametrize(
     ("value", "reason"),
-    [("soon", 'must be a duration like "90s"'),
-     ("1w", "'w' is not a unit"),
-     ("400d", "must be at most 366d"),
-     (10**12, "must be at most 366d"),
-     (float("inf"), "must be a duration like"),
-     (float("nan"), "must be a duration like"),
-     (True, "not a boolean"),
-     (["1m"], "not a list")],
-)  # fmt: skip
+    [
+        ("soon", 'must be a duration like "90s"'),
+        ("1w", "'w' is not a unit"),
+        ("400d", "must be at most 366d"),
+        (10**12, "must be at most 366d"),
+        (float("inf"), "must be a duration like"),
+        (float("nan"), "must be a duration like"),
+        (True, "not a boolean"),
+        (["1m"], "not a list"),
+    ],
+)
 def test_a_bad_duration_says_why_and_names_the_units(value, reason):
     found, problems = read("duration", value)
     assert found == "default"
@@ -67,29 +77,41 @@ def test_each_bad_duration_of_a_list_is_named_by_its_place():
 
 @pytest.mark.parametrize(
     ("value", "size"),
-    [(1, 1), (5000, 5000), ("5MB", 5_000_000), ("5 mb", 5_000_000), ("512KiB", 524_288),
-     ("1.5MiB", 1_572_864), ("1KB", 1000), ("1GB", 10**9), ("1GiB", 2**30), ("10B", 10)],
-)  # fmt: skip
+    [
+        (1, 1),
+        (5000, 5000),
+        ("5MB", 5_000_000),
+        ("5 mb", 5_000_000),
+        ("512KiB", 524_288),
+        ("1.5MiB", 1_572_864),
+        ("1KB", 1000),
+        ("1GB", 10**9),
+        ("1GiB", 2**30),
+        ("10B", 10),
+    ],
+)
 def test_sizes_in_every_unit(value, size):
     assert read("size", value) == (size, [])
 
 
 @pytest.mark.parametrize(
     ("value", "reason"),
-    [("9999999999999999999999MB", "must be at most 1GiB"),
-     (2**40, "must be at most 1GiB"),
-     ("2GB", "must be at most 1GiB"),
-     ("1TB", "'TB' is not a unit (got '1TB')"),
-     ("5 megabytes", "'megabytes' is not a unit"),
-     ("0MB", "must be positive"),
-     ("-5MB", "must be positive"),
-     (0, "must be positive"),
-     ("0.1B", "must be positive"),
-     (5.5, "must be a size like"),
-     ("big", "must be a size like"),
-     ("inf MB", "must be a size like"),
-     (False, "not a boolean")],
-)  # fmt: skip
+    [
+        ("9999999999999999999999MB", "must be at most 1GiB"),
+        (2**40, "must be at most 1GiB"),
+        ("2GB", "must be at most 1GiB"),
+        ("1TB", "'TB' is not a unit (got '1TB')"),
+        ("5 megabytes", "'megabytes' is not a unit"),
+        ("0MB", "must be positive"),
+        ("-5MB", "must be positive"),
+        (0, "must be positive"),
+        ("0.1B", "must be positive"),
+        (5.5, "must be a size like"),
+        ("big", "must be a size like"),
+        ("inf MB", "must be a size like"),
+        (False, "not a boolean"),
+    ],
+)
 def test_a_size_out_of_bounds_or_in_unknown_units_says_why(value, reason):
     found, problems = read("size", value)
     assert found == "default"
@@ -107,9 +129,12 @@ def test_a_size_can_have_a_smaller_maximum():
 
 @pytest.mark.parametrize(
     ("value", "reason"),
-    [("", "must not be empty"), ("  ", "must not be empty"),
-     (3, "must be a non-empty string, not a number")],
-)  # fmt: skip
+    [
+        ("", "must not be empty"),
+        ("  ", "must not be empty"),
+        (3, "must be a non-empty string, not a number"),
+    ],
+)
 def test_an_empty_string_is_told_apart_from_another_type(value, reason):
     assert read("text", value) == ("default", [Problem("crawl.key", reason)])
 
@@ -127,9 +152,13 @@ def test_a_problem_is_a_key_and_a_message():
 
 @pytest.mark.parametrize(
     ("value", "reason"),
-    [(70000, "must be at most 65535 (got 70000)"), (0, "must be at least 1 (got 0)"),
-     (float("inf"), "must be a number"), (float("nan"), "must be a number")],
-)  # fmt: skip
+    [
+        (70000, "must be at most 65535 (got 70000)"),
+        (0, "must be at least 1 (got 0)"),
+        (float("inf"), "must be a number"),
+        (float("nan"), "must be a number"),
+    ],
+)
 def test_a_number_within_bounds_and_finite(value, reason):
     assert read("number", value, minimum=1, maximum=65535) == (
         "default",

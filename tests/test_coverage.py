@@ -52,12 +52,20 @@ K1, K2 = f"{SITE}/a10-teaser", f"{SITE}/a10"
 
 # Every number of news.example, over all time.
 EXPECTED = {
-    "outlet": "news.example", "found": 12, "stored": 6,
+    "outlet": "news.example",
+    "found": 12,
+    "stored": 6,
     "found_by": {"feed": 5, "sitemap": 9, "listing": 4, "search": 0},
     "only_by": {"feed": 1, "sitemap": 4, "listing": 2, "search": 0},
-    "not_stored": {"cap": 1, "extraction": 1, "http 404": 1, "not fetched yet": 1, "robots": 1,
-                   "timeout (retrying)": 1},
-}  # fmt: skip
+    "not_stored": {
+        "cap": 1,
+        "extraction": 1,
+        "http 404": 1,
+        "not fetched yet": 1,
+        "robots": 1,
+        "timeout (retrying)": 1,
+    },
+}
 
 
 def populate(engine: Engine) -> dict[str, int]:
@@ -73,9 +81,17 @@ def populate(engine: Engine) -> dict[str, int]:
             session.add(story)
             session.flush()
             digest = hashlib.sha256(url.encode()).hexdigest()
-            row = Article(source_id=source.id, url=url, link_key=link_key or url, title=title,
-                          text=f"Text of {url}", content_hash=digest, story_id=story.id,
-                          fetched_at=T0, stored_at=T0)  # fmt: skip
+            row = Article(
+                source_id=source.id,
+                url=url,
+                link_key=link_key or url,
+                title=title,
+                text=f"Text of {url}",
+                content_hash=digest,
+                story_id=story.id,
+                fetched_at=T0,
+                stored_at=T0,
+            )
             session.add(row)
             session.flush()
             ids[url] = row.id
@@ -91,31 +107,57 @@ def populate(engine: Engine) -> dict[str, int]:
                 article(key, fate[1])
             elif fate:
                 state, reason, detail = fate
-                session.add(BacklogLink(
-                    key=key, source_id=source.id, url=key + "?utm_source=rss", hints={},
-                    state=state, attempts=1, reason=reason, detail=detail, found_at=T0,
-                    updated_at=T0, next_attempt_at=T0 + timedelta(hours=1),
-                ))  # fmt: skip
+                session.add(
+                    BacklogLink(
+                        key=key,
+                        source_id=source.id,
+                        url=key + "?utm_source=rss",
+                        hints={},
+                        state=state,
+                        attempts=1,
+                        reason=reason,
+                        detail=detail,
+                        found_at=T0,
+                        updated_at=T0,
+                        next_attempt_at=T0 + timedelta(hours=1),
+                    )
+                )
         article(K2, "Declared its own canonical", link_key=K1)
         seen(K1, "feed")
         seen(K2, "sitemap")
         # stored or held, but no way listed them: not part of the report
         article(f"{SITE}/never-listed", "Stored before sightings were kept")
-        session.add(BacklogLink(key=f"{SITE}/held", source_id=source.id, url=f"{SITE}/held",
-                                hints={}, state="waiting", found_at=T0, updated_at=T0))  # fmt: skip
+        session.add(
+            BacklogLink(
+                key=f"{SITE}/held",
+                source_id=source.id,
+                url=f"{SITE}/held",
+                hints={},
+                state="waiting",
+                found_at=T0,
+                updated_at=T0,
+            )
+        )
     return ids
 
 
 def numbers(row: coverage.OutletCoverage) -> dict:
-    return {"outlet": row.outlet, "found": row.found, "stored": row.stored,
-            "found_by": row.found_by, "only_by": row.only_by,
-            "not_stored": row.not_stored}  # fmt: skip
+    return {
+        "outlet": row.outlet,
+        "found": row.found,
+        "stored": row.stored,
+        "found_by": row.found_by,
+        "only_by": row.only_by,
+        "not_stored": row.not_stored,
+    }
 
 
 def without_search(expected: dict) -> dict:
     """The numbers of a report that no search found anything in: no search column."""
-    return {name: {k: v for k, v in value.items() if k != "search"} if name.endswith("_by")
-            else value for name, value in expected.items()}  # fmt: skip
+    return {
+        name: {k: v for k, v in value.items() if k != "search"} if name.endswith("_by") else value
+        for name, value in expected.items()
+    }
 
 
 @pytest.fixture
@@ -142,11 +184,13 @@ def test_every_number_per_outlet(report):
     assert numbers(by_outlet["news.example"]) == EXPECTED
     assert by_outlet["news.example"].not_stored_total == 6
     assert numbers(by_outlet["other.example"]) == {
-        "outlet": "other.example", "found": 2, "stored": 1,
+        "outlet": "other.example",
+        "found": 2,
+        "stored": 1,
         "found_by": {"feed": 0, "sitemap": 0, "listing": 0, "search": 2},
         "only_by": {"feed": 0, "sitemap": 0, "listing": 0, "search": 2},
         "not_stored": {"http 410": 1},
-    }  # fmt: skip
+    }
     assert (found.found, found.stored) == (16, 9)
     # counts only unless asked
     assert by_outlet["news.example"].only_one_way == by_outlet["news.example"].unstored == ()
@@ -179,7 +223,9 @@ def test_details_name_each_article_its_way_and_its_reason(report):
     assert unstored[f"{SITE}/a9"].url == f"{SITE}/a9"
     assert unstored[f"{SITE}/a7"].ways == ("sitemap", "listing")
     assert (unstored[f"{SITE}/a7"].state, unstored[f"{SITE}/a7"].detail) == (
-        "retry", "no complete response in time")  # fmt: skip
+        "retry",
+        "no complete response in time",
+    )
     assert unstored[f"{SITE}/a5"].detail == "HTTP 404"
 
 

@@ -52,8 +52,11 @@ def test_a_table_per_outlet_with_every_number(newswatch):
         "timeout (retrying) 1",
     ]
     other = lines.index("other.example: 2 found, 1 stored, 1 not stored")
-    assert lines[other + 5 : other + 8] == ["search 2 2", "not stored because articles",
-                                            "http 410 1"]  # fmt: skip
+    assert lines[other + 5 : other + 8] == [
+        "search 2 2",
+        "not stored because articles",
+        "http 410 1",
+    ]
     assert "127.0.0.1:8080: 1 found, 1 stored, 0 not stored" in lines
     assert lines[-1] == "4 outlets: 16 articles found, 9 stored."
     # counts only: no article is listed without --details
@@ -108,14 +111,17 @@ def test_json_for_scripts(newswatch):
     assert reasons[f"{SITE}/a9"] == ("not fetched yet", None)
     stored = [link for link in outlet["only_one_way"] if link["stored"]]
     assert [(link["title"], link["ways"]) for link in stored] == [
-        (HOSTILE_TITLE, ["feed"]), ("Only the sitemap, on www.", ["sitemap"])]  # fmt: skip
+        (HOSTILE_TITLE, ["feed"]),
+        ("Only the sitemap, on www.", ["sitemap"]),
+    ]
     assert all(isinstance(link["article_id"], int) for link in stored)
     assert outlet["more_only_one_way"] == outlet["more_unstored"] == 0
 
 
 def test_since_and_outlet_filter(newswatch):
-    since = json.loads(newswatch("--json", "--since", T0.date().isoformat(), "--outlet",
-                                 "news.example"))  # fmt: skip
+    since = json.loads(
+        newswatch("--json", "--since", T0.date().isoformat(), "--outlet", "news.example")
+    )
     assert since["since"] == "2026-11-20T00:00:00+00:00"
     (outlet,) = since["outlets"]
     assert (outlet["found"], outlet["stored"], outlet["found_by"]["feed"]) == (11, 5, 4)
@@ -127,7 +133,8 @@ def test_since_and_outlet_filter(newswatch):
 def test_an_empty_database_says_when_counting_starts(database_url, tmp_path):
     config = write_config(tmp_path / "newswatch.toml", [])
     open_engine(database_url).dispose()  # coverage reads: it creates no database
-    result = CliRunner().invoke(cli, ["--config", str(config), "--database", database_url,
-                                      "coverage"])  # fmt: skip
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "--database", database_url, "coverage"]
+    )
     assert result.exit_code == 0, result.output
     assert re.search(r"No articles found by any way yet: .*newswatch crawl", result.output)

@@ -43,9 +43,13 @@ class ThreeWays:
         return [
             {"name": "three-feed", "kind": "feed", "url": self.base_url + "/feed.xml"},
             {"name": "three-sitemap", "kind": "sitemap", "url": self.base_url + "/sitemap.xml"},
-            {"name": "three-listing", "kind": "listing", "url": self.base_url + "/front/",
-             "link_selector": LISTING_SELECTOR},
-        ]  # fmt: skip
+            {
+                "name": "three-listing",
+                "kind": "listing",
+                "url": self.base_url + "/front/",
+                "link_selector": LISTING_SELECTOR,
+            },
+        ]
 
 
 @contextlib.contextmanager
@@ -65,8 +69,14 @@ def three_ways_site() -> Iterator[ThreeWays]:
     when = datetime(2026, 11, 20, tzinfo=UTC)
 
     def entry(base: str, path: str, title: str = "Withdrawn", tracking: str = "") -> render.Entry:
-        return render.Entry(title=title, link=base + path + tracking, guid=base + path,
-                            published=when, author="Desk", summary=title)  # fmt: skip
+        return render.Entry(
+            title=title,
+            link=base + path + tracking,
+            guid=base + path,
+            published=when,
+            author="Desk",
+            summary=title,
+        )
 
     def entries(base: str, listed: list[Article], extra: str, tracking: str = ""):
         found = [entry(base, x.path, x.title, tracking) for x in listed]
@@ -88,8 +98,9 @@ def three_ways_site() -> Iterator[ThreeWays]:
         article = by_path.get(request.path)
         if article is None:
             return text(404, "<!DOCTYPE html><title>404</title><h1>Not found</h1>")
-        page = pages.article_page(outlets[article.outlet], article, base, [],
-                                  labels[article.language])  # fmt: skip
+        page = pages.article_page(
+            outlets[article.outlet], article, base, [], labels[article.language]
+        )
         return text(200, page)
 
     server, thread = serve("127.0.0.1", 0, respond)
@@ -112,30 +123,42 @@ def test_a_crawl_of_three_ways_is_reported_per_way(tmp_path, database_url):
         "the crawl recorded no link sightings: the spider does not write them yet"
     )
 
-    result = CliRunner().invoke(cli, ["--config", str(config), "--database", database_url,
-                                      "coverage", "--json", "--details"])  # fmt: skip
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(config), "--database", database_url, "coverage", "--json", "--details"],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     (outlet,) = report["outlets"]
     assert outlet["outlet"] == site.base_url.removeprefix("http://")
-    numbers = {key: outlet[key] for key in ("found", "stored", "found_by", "only_by",
-                                            "not_stored")}  # fmt: skip
+    numbers = {key: outlet[key] for key in ("found", "stored", "found_by", "only_by", "not_stored")}
     assert numbers == {
-        "found": 7, "stored": 5,
+        "found": 7,
+        "stored": 5,
         "found_by": {"feed": 4, "sitemap": 4, "listing": 3},
         "only_by": {"feed": 2, "sitemap": 1, "listing": 1},
         "not_stored": {"http 404": 1, "robots": 1},
-    }  # fmt: skip
+    }
     single = {(link["ways"][0], link["key"]) for link in outlet["only_one_way"]}
-    assert single == {("feed", site.url("A")), ("feed", site.base_url + GONE),
-                      ("sitemap", site.base_url + PRIVATE), ("listing", site.url("E"))}  # fmt: skip
+    assert single == {
+        ("feed", site.url("A")),
+        ("feed", site.base_url + GONE),
+        ("sitemap", site.base_url + PRIVATE),
+        ("listing", site.url("E")),
+    }
     unstored = {link["key"]: (link["reason"], link["detail"]) for link in outlet["unstored"]}
     assert unstored[site.base_url + GONE] == ("http 404", "HTTP 404")
     assert unstored[site.base_url + PRIVATE][0] == "robots"
 
-    table = CliRunner().invoke(cli, ["--config", str(config), "--database", database_url,
-                                     "coverage", "--outlet", "127.0.0.1"])  # fmt: skip
+    table = CliRunner().invoke(
+        cli,
+        ["--config", str(config), "--database", database_url, "coverage", "--outlet", "127.0.0.1"],
+    )
     lines = [" ".join(line.split()) for line in table.output.splitlines()]
-    assert lines[:5] == [f"{outlet['outlet']}: 7 found, 5 stored, 2 not stored",
-                         "way found only this way", "feed 4 2", "sitemap 4 1",
-                         "listing 3 1"]  # fmt: skip
+    assert lines[:5] == [
+        f"{outlet['outlet']}: 7 found, 5 stored, 2 not stored",
+        "way found only this way",
+        "feed 4 2",
+        "sitemap 4 1",
+        "listing 3 1",
+    ]

@@ -63,8 +63,9 @@ def test_articles_found_one_way_only_and_not_stored(client):
 def test_crawled_text_renders_as_text(client):
     html = page(client, "/coverage")
     assert not html.tags("script") and not html.tags("img")
-    handlers = [(tag, name) for tag, attrs in html.elements for name in attrs
-                if name.startswith("on")]  # fmt: skip
+    handlers = [
+        (tag, name) for tag, attrs in html.elements for name in attrs if name.startswith("on")
+    ]
     assert not handlers
     for link in html.links:
         assert urlsplit(link).scheme in ("", "http", "https"), link

@@ -25,13 +25,22 @@ def strict_outlet(**options):
 
 def feed_source(outlet: UrlShapesOutlet, **options) -> dict:
     # The outlet's hosts are names only the proxy knows: not the guard's business here.
-    return {"name": "strict-feed", "kind": "feed", "url": outlet.feed_url(),
-            "allow_private_links": True, **options}  # fmt: skip
+    return {
+        "name": "strict-feed",
+        "kind": "feed",
+        "url": outlet.feed_url(),
+        "allow_private_links": True,
+        **options,
+    }
 
 
 def sitemap_source(outlet: UrlShapesOutlet) -> dict:
-    return {"name": "strict-sitemap", "kind": "sitemap", "url": outlet.sitemap_url(),
-            "allow_private_links": True}  # fmt: skip
+    return {
+        "name": "strict-sitemap",
+        "kind": "sitemap",
+        "url": outlet.sitemap_url(),
+        "allow_private_links": True,
+    }
 
 
 def test_every_shape_is_requested_once_as_published_and_stored_once(tmp_path, database_url):

@@ -57,10 +57,19 @@ def rss(links: list[str]) -> Response:
 
 @pytest.mark.parametrize(
     ("address", "private"),
-    [("127.0.0.2", True), ("10.1.2.3", True), ("192.168.0.1", True), ("169.254.169.254", True),
-     ("::1", True), ("fe80::1", True), ("::ffff:10.0.0.1", True), ("0.0.0.0", True),
-     ("93.184.216.34", False), ("2606:4700::1111", False)],
-)  # fmt: skip
+    [
+        ("127.0.0.2", True),
+        ("10.1.2.3", True),
+        ("192.168.0.1", True),
+        ("169.254.169.254", True),
+        ("::1", True),
+        ("fe80::1", True),
+        ("::ffff:10.0.0.1", True),
+        ("0.0.0.0", True),
+        ("93.184.216.34", False),
+        ("2606:4700::1111", False),
+    ],
+)
 def test_private_addresses(address, private):
     assert is_private(address) is private
 
@@ -74,9 +83,13 @@ def test_links_into_private_networks_are_refused_unless_allowed(tmp_path, sqlite
         }
         with site("127.0.0.1", routes) as (outside, _):
             routes["/feed.xml"] = rss(
-                [f"{outside}/ok.html", f"{outside}/empty.html", f"{inside}/inside.html",
-                 f"{outside}/hop"]
-            )  # fmt: skip
+                [
+                    f"{outside}/ok.html",
+                    f"{outside}/empty.html",
+                    f"{inside}/inside.html",
+                    f"{outside}/hop",
+                ]
+            )
             source = {"name": "guarded", "kind": "feed", "url": f"{outside}/feed.xml"}
             config = write_config(tmp_path / "a.toml", [source])
             refused = newswatch(config, sqlite_url, "crawl")
@@ -137,9 +150,12 @@ def test_child_sitemaps_and_feed_redirects_are_guarded_too(tmp_path, sqlite_url)
     assert hits == [], "a private address was requested (robots.txt included)"
     refused = rows(sqlite_url, "SELECT url FROM failures WHERE reason = 'private_address'")
     assert sorted(url for (url,) in refused) == sorted(
-        [f"{inside}/child.xml", "http://169.254.169.254/latest/meta-data/",
-         f"{inside}/internal-feed.xml"]
-    )  # fmt: skip
+        [
+            f"{inside}/child.xml",
+            "http://169.254.169.254/latest/meta-data/",
+            f"{inside}/internal-feed.xml",
+        ]
+    )
 
 
 def test_through_a_proxy_only_hosts_shown_to_be_public_are_fetched(tmp_path, sqlite_url):

@@ -18,8 +18,10 @@ PARAGRAPH = (
 def page(number: int) -> str:
     title = f"Coopération sécuritaire, épisode {number}"
     body = "".join(f"<p>{PARAGRAPH} Paragraphe {n} de l'épisode {number}.</p>" for n in range(4))
-    return (f"<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>{title}</title>"
-            f"</head><body><article><h1>{title}</h1>{body}</article></body></html>")  # fmt: skip
+    return (
+        f"<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>{title}</title>"
+        f"</head><body><article><h1>{title}</h1>{body}</article></body></html>"
+    )
 
 
 class Outlet:
@@ -36,28 +38,41 @@ class Outlet:
             return text(404, "gone")
         when = datetime(2026, 12, 1, tzinfo=UTC)
         if request.path == "/":
-            return text(200, "<!doctype html><html lang='fr'><head><title>Le Quotidien</title>"
-                        "<link rel='alternate' type='application/rss+xml' href='/feed.xml'>"
-                        "</head><body><h1>Le Quotidien</h1></body></html>")  # fmt: skip
+            return text(
+                200,
+                "<!doctype html><html lang='fr'><head><title>Le Quotidien</title>"
+                "<link rel='alternate' type='application/rss+xml' href='/feed.xml'>"
+                "</head><body><h1>Le Quotidien</h1></body></html>",
+            )
         if request.path == "/robots.txt":
-            return text(200, f"User-agent: *\nAllow: /\nSitemap: {self.base}/news-sitemap.xml\n",
-                        "text/plain")  # fmt: skip
+            return text(
+                200,
+                f"User-agent: *\nAllow: /\nSitemap: {self.base}/news-sitemap.xml\n",
+                "text/plain",
+            )
         if request.path == "/feed.xml":
             items = "".join(
                 f"<item><title>t{n}</title><link>{self.base}/articles/{n}/</link></item>"
                 for n in (6, 5, 4)
             )
-            return text(200, f"<?xml version='1.0'?><rss version='2.0'><channel><title>Q"
-                        f"</title>{items}</channel></rss>", "application/rss+xml")  # fmt: skip
+            return text(
+                200,
+                f"<?xml version='1.0'?><rss version='2.0'><channel><title>Q"
+                f"</title>{items}</channel></rss>",
+                "application/rss+xml",
+            )
         if request.path == "/news-sitemap.xml":
             urls = "".join(
                 f"<url><loc>{self.base}/articles/{n}/</loc>"
                 f"<lastmod>{(when - timedelta(hours=n)).isoformat()}</lastmod></url>"
                 for n in range(1, 7)
             )
-            return text(200, "<?xml version='1.0'?><urlset xmlns="
-                        f"'http://www.sitemaps.org/schemas/sitemap/0.9'>{urls}</urlset>",
-                        "application/xml")  # fmt: skip
+            return text(
+                200,
+                "<?xml version='1.0'?><urlset xmlns="
+                f"'http://www.sitemaps.org/schemas/sitemap/0.9'>{urls}</urlset>",
+                "application/xml",
+            )
         if request.path.startswith("/articles/") and request.path.endswith("/"):
             return text(200, page(int(request.path.split("/")[2])))
         return text(404, "not found")
@@ -86,8 +101,9 @@ def test_a_site_is_discovered_on_its_first_run_and_its_endpoints_remembered(tmp_
         ]
         found = rows(database_url, "SELECT url, kind, how FROM site_endpoints ORDER BY kind")
         assert [(url, kind) for url, kind, _ in found] == [
-            (f"{outlet.base}/feed.xml", "feed"), (f"{outlet.base}/news-sitemap.xml", "sitemap")
-        ]  # fmt: skip
+            (f"{outlet.base}/feed.xml", "feed"),
+            (f"{outlet.base}/news-sitemap.xml", "sitemap"),
+        ]
         ways = rows(database_url, "SELECT way, count(*) FROM link_sightings GROUP BY way")
         assert sorted(ways) == [("feed", 3), ("sitemap", 6)]
 

@@ -23,12 +23,14 @@ BOILERPLATE = "Lire aussi : la sécurité des ports sous la loupe après des sai
 OUTLETS = {
     "belga-wire": ("fr", "Coup de filet entre Anvers et Tanger", [*WIRE, CLOSING], ""),
     "le-quotidien": (
-        "fr", "Coup de filet entre Anvers et Tanger", ["(Belga)", *WIRE, CLOSING, BOILERPLATE],
+        "fr",
+        "Coup de filet entre Anvers et Tanger",
+        ["(Belga)", *WIRE, CLOSING, BOILERPLATE],
         "?utm_source=rss&utm_medium=feed&utm_campaign=une",
     ),
     "la-gazette": ("fr", "Cocaïne : quatorze arrestations, 900 000 euros saisis", WIRE, ""),
     "die-zeitung": ("de", "Kokain-Netzwerk in Antwerpen und Tanger zerschlagen", [GERMAN], ""),
-}  # fmt: skip
+}
 RULES = """
 [alerts]
 backfill_hours = 48
@@ -92,10 +94,14 @@ def site():
 
 def test_four_outlets_of_one_event_make_one_story_and_one_alert(site, tmp_path, sqlite_url):
     sources = [
-        {"name": name, "kind": "feed", "urls": [f"{site.base_url}/{name}/rss.xml"],
-         "language": language}
+        {
+            "name": name,
+            "kind": "feed",
+            "urls": [f"{site.base_url}/{name}/rss.xml"],
+            "language": language,
+        }
         for name, (language, *_rest) in OUTLETS.items()
-    ]  # fmt: skip
+    ]
     config = write_config(tmp_path / "newswatch.toml", sources)
     config.write_text(config.read_text(encoding="utf-8") + RULES, encoding="utf-8")
 

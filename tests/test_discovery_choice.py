@@ -17,15 +17,17 @@ def day(number: int) -> datetime:
 
 def feed(url, links, newest, *, title=None, link_title=None, how=ADVERTISED, form="RSS 2.0"):
     candidate = Candidate(url, "feed", how, link_title)
-    return Probe(candidate, "feed", len(links), (), newest, "fr", None, url, form, title,
-                 tuple(links))  # fmt: skip
+    return Probe(
+        candidate, "feed", len(links), (), newest, "fr", None, url, form, title, tuple(links)
+    )
 
 
 def sitemap(url, links, newest, *, news=False, via=None, how="robots.txt Sitemap:"):
     candidate = Candidate(url, "sitemap", how, via=via)
     form = "news sitemap" if news else "sitemap"
-    return Probe(candidate, "sitemap", len(links), (), newest, None, None, url, form, None,
-                 tuple(links))  # fmt: skip
+    return Probe(
+        candidate, "sitemap", len(links), (), newest, None, None, url, form, None, tuple(links)
+    )
 
 
 def index(url, children):
@@ -68,9 +70,16 @@ def test_twin_feeds_in_two_formats_give_one():
 
 
 def test_a_sitemap_index_is_chosen_over_its_plain_parts_but_not_over_a_news_part():
-    parts = [sitemap(f"https://x.be/s{n}.xml", ALL[n * 10:(n + 1) * 10], day(n + 1),
-                     via="https://x.be/index.xml", how="a part of the sitemap index")
-             for n in range(3)]  # fmt: skip
+    parts = [
+        sitemap(
+            f"https://x.be/s{n}.xml",
+            ALL[n * 10 : (n + 1) * 10],
+            day(n + 1),
+            via="https://x.be/index.xml",
+            how="a part of the sitemap index",
+        )
+        for n in range(3)
+    ]
     top = index("https://x.be/index.xml", [p.url for p in parts])
     verdicts = judge([top, *parts])
     assert [v.probe.url for v in verdicts if v.chosen] == ["https://x.be/index.xml"]

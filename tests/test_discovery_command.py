@@ -16,33 +16,77 @@ from tests.test_crawl_guards import rss, site
 # Each outlet says where its feeds and sitemaps are in its own way; `chosen` is what
 # discovery must pick (paths of the outlet's site).
 CASES = {
-    "rss-news": (Outlet("rss-news", "fr", extras=("comments-feed",), sitemap="news"),
-                 {("sitemap", "/sitemap.xml"), ("feed", "/feed.rss")}),
-    "atom-relative": (Outlet("atom-relative", "de", feed="atom", feed_path="/feeds/all.atom",
-                             feed_ad="relative", sitemap="plain", sitemap_ad="robots-relative"),
-                      {("sitemap", "/sitemap.xml"), ("feed", "/feeds/all.atom")}),
-    "json-feed": (Outlet("json-feed", "nl", feed="json", feed_path="/feed.json", sitemap="plain",
-                         sitemap_ad="none"),
-                  {("sitemap", "/sitemap.xml"), ("feed", "/feed.json")}),
-    "base-href": (Outlet("base-href", "ar", feed_path="/news/rss.xml", feed_ad="base"),
-                  {("feed", "/news/rss.xml")}),
-    "robots-only": (Outlet("robots-only", feed=None, sitemap="index",
-                           sitemap_path="/sitemap_index.xml"),
-                    {("sitemap", "/sitemap_index.xml")}),
-    "usual-path": (Outlet("usual-path", feed_path="/rss.xml", feed_ad="none"),
-                   {("feed", "/rss.xml")}),
-    "dead-link": (Outlet("dead-link", "fr", feed_path="/feed", feed_ad="none",
-                         extras=("dead-feed",)),
-                  {("feed", "/feed")}),
-    "error-page": (Outlet("error-page", "fr", feed=None, sitemap="news",
-                          sitemap_path="/news-sitemap.xml", extras=("error-feed",)),
-                   {("sitemap", "/news-sitemap.xml")}),
-    "empty-feed": (Outlet("empty-feed", "de", feed=None, sitemap="plain", sitemap_path="/map.xml",
-                          sitemap_ad="link", extras=("empty-feed",)),
-                   {("sitemap", "/map.xml")}),
-    "anchor": (Outlet("anchor", feed="rdf", feed_path="/rss/all.rdf", feed_ad="anchor"),
-               {("feed", "/rss/all.rdf")}),
-}  # fmt: skip
+    "rss-news": (
+        Outlet("rss-news", "fr", extras=("comments-feed",), sitemap="news"),
+        {("sitemap", "/sitemap.xml"), ("feed", "/feed.rss")},
+    ),
+    "atom-relative": (
+        Outlet(
+            "atom-relative",
+            "de",
+            feed="atom",
+            feed_path="/feeds/all.atom",
+            feed_ad="relative",
+            sitemap="plain",
+            sitemap_ad="robots-relative",
+        ),
+        {("sitemap", "/sitemap.xml"), ("feed", "/feeds/all.atom")},
+    ),
+    "json-feed": (
+        Outlet(
+            "json-feed",
+            "nl",
+            feed="json",
+            feed_path="/feed.json",
+            sitemap="plain",
+            sitemap_ad="none",
+        ),
+        {("sitemap", "/sitemap.xml"), ("feed", "/feed.json")},
+    ),
+    "base-href": (
+        Outlet("base-href", "ar", feed_path="/news/rss.xml", feed_ad="base"),
+        {("feed", "/news/rss.xml")},
+    ),
+    "robots-only": (
+        Outlet("robots-only", feed=None, sitemap="index", sitemap_path="/sitemap_index.xml"),
+        {("sitemap", "/sitemap_index.xml")},
+    ),
+    "usual-path": (
+        Outlet("usual-path", feed_path="/rss.xml", feed_ad="none"),
+        {("feed", "/rss.xml")},
+    ),
+    "dead-link": (
+        Outlet("dead-link", "fr", feed_path="/feed", feed_ad="none", extras=("dead-feed",)),
+        {("feed", "/feed")},
+    ),
+    "error-page": (
+        Outlet(
+            "error-page",
+            "fr",
+            feed=None,
+            sitemap="news",
+            sitemap_path="/news-sitemap.xml",
+            extras=("error-feed",),
+        ),
+        {("sitemap", "/news-sitemap.xml")},
+    ),
+    "empty-feed": (
+        Outlet(
+            "empty-feed",
+            "de",
+            feed=None,
+            sitemap="plain",
+            sitemap_path="/map.xml",
+            sitemap_ad="link",
+            extras=("empty-feed",),
+        ),
+        {("sitemap", "/map.xml")},
+    ),
+    "anchor": (
+        Outlet("anchor", feed="rdf", feed_path="/rss/all.rdf", feed_ad="anchor"),
+        {("feed", "/rss/all.rdf")},
+    ),
+}
 
 
 def closed_port() -> int:
@@ -79,8 +123,11 @@ def test_discover_write_and_crawl_store_every_article(tmp_path, sqlite_url, priv
         again = newswatch(config, sqlite_url, "discover", "--write", pages[0])
         crawled = newswatch(config, sqlite_url, "crawl")
         articles = {name: outlets_site.article_urls(name) for name in CASES}
-        expected = {(kind, outlets_site.homepage(name).rstrip("/") + path)
-                    for name, (_, chosen) in CASES.items() for kind, path in chosen}  # fmt: skip
+        expected = {
+            (kind, outlets_site.homepage(name).rstrip("/") + path)
+            for name, (_, chosen) in CASES.items()
+            for kind, path in chosen
+        }
         base = {name: outlets_site.homepage(name).rstrip("/") for name in CASES}
 
     # printed: ready-to-paste TOML with exactly the expected choices; the file untouched
@@ -89,10 +136,14 @@ def test_discover_write_and_crawl_store_every_article(tmp_path, sqlite_url, priv
     assert sources_in(shown.stdout) == expected
     out = shown.stdout
     assert f"not usable: {base['dead-link']}/old-feed.rss" in out and ": HTTP 404" in out
-    assert f'{base["error-page"]}/rss/ (link rel="alternate" (application/rss+xml)): ' \
-           'an HTML page ("Page not found"), not a feed' in out  # fmt: skip
-    assert f"{base['empty-feed']}/empty.atom (link rel=\"alternate\" (application/atom+xml)): " \
-           "an empty feed" in out  # fmt: skip
+    assert (
+        f'{base["error-page"]}/rss/ (link rel="alternate" (application/rss+xml)): '
+        'an HTML page ("Page not found"), not a feed' in out
+    )
+    assert (
+        f'{base["empty-feed"]}/empty.atom (link rel="alternate" (application/atom+xml)): '
+        "an empty feed" in out
+    )
     assert "a feed of readers' comments, not of articles" in out
     assert "why: a news sitemap" in out and "why: a sitemap index" in out
     unreachable = [line for line in out.splitlines() if line.startswith(f"# === {dead}")]

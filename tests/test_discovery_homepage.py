@@ -31,21 +31,31 @@ def test_link_alternate_feeds_of_every_type_are_found_with_why():
         '<link rel="alternate" type="application/json" href="/wp-json/wp/v2/pages/2">'
         '<link rel="alternate" type="application/json" href="/feed/json">'
         '<link rel="sitemap" type="application/xml" href="/sitemap.xml">'
-    )  # fmt: skip
+    )
     found = advertised(html, PAGE)
     assert found == [
-        Candidate("https://www.example.be/rss", "feed",
-                  'link rel="alternate" (application/rss+xml)', "Le fil"),
-        Candidate("https://www.example.be/atom.xml", "feed",
-                  'link rel="alternate" (application/atom+xml)'),
-        Candidate("https://www.example.be/fr/feed.json", "feed",
-                  'link rel="alternate" (application/feed+json)'),
-        Candidate("https://www.example.be/index.rdf", "feed",
-                  'link rel="alternate" (application/rdf+xml)'),
-        Candidate("https://www.example.be/feed/json", "feed",
-                  'link rel="alternate" (application/json)'),
+        Candidate(
+            "https://www.example.be/rss",
+            "feed",
+            'link rel="alternate" (application/rss+xml)',
+            "Le fil",
+        ),
+        Candidate(
+            "https://www.example.be/atom.xml", "feed", 'link rel="alternate" (application/atom+xml)'
+        ),
+        Candidate(
+            "https://www.example.be/fr/feed.json",
+            "feed",
+            'link rel="alternate" (application/feed+json)',
+        ),
+        Candidate(
+            "https://www.example.be/index.rdf", "feed", 'link rel="alternate" (application/rdf+xml)'
+        ),
+        Candidate(
+            "https://www.example.be/feed/json", "feed", 'link rel="alternate" (application/json)'
+        ),
         Candidate("https://www.example.be/sitemap.xml", "sitemap", 'link rel="sitemap"'),
-    ]  # fmt: skip
+    ]
 
 
 def test_base_href_decides_what_relative_links_mean():
@@ -122,9 +132,10 @@ def test_robots_sitemap_lines_any_case_relative_and_commented():
 def test_usual_paths_are_at_the_root_of_the_site():
     feeds = usual_paths(PAGE, feeds=True, sitemaps=False)
     assert [c.url for c in feeds][:3] == [
-        "https://www.example.be/feed", "https://www.example.be/rss",
+        "https://www.example.be/feed",
+        "https://www.example.be/rss",
         "https://www.example.be/rss.xml",
-    ]  # fmt: skip
+    ]
     assert {c.kind for c in feeds} == {"feed"} and feeds[0].how == "usual path /feed"
     sitemaps = usual_paths(PAGE, feeds=False, sitemaps=True)
     assert "https://www.example.be/news-sitemap.xml" in [c.url for c in sitemaps]

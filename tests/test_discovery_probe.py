@@ -68,13 +68,16 @@ def test_an_html_error_page_posing_as_a_feed_is_named_with_its_title():
         (200, b"", "an empty response"),
         (200, b"\xef\xbb\xbf \n", "an empty response"),
         (200, rss(), "an empty feed"),
-        (200, b"<?xml version='1.0'?><opml version='2.0'/>",
-         "an XML document <opml>, not a feed or sitemap"),
+        (
+            200,
+            b"<?xml version='1.0'?><opml version='2.0'/>",
+            "an XML document <opml>, not a feed or sitemap",
+        ),
         (200, b"%PDF-1.4 binary", "neither a feed nor a sitemap (application/xml)"),
         (200, b"{not json", "neither a feed nor a sitemap (broken JSON)"),
         (200, b'{"data": []}', "JSON, but not a JSON Feed"),
     ],
-)  # fmt: skip
+)
 def test_unusable_answers_say_why(status, body, problem):
     found = judged(FEED, body, status=status)
     assert found.problem == problem
@@ -83,12 +86,14 @@ def test_unusable_answers_say_why(status, body, problem):
 
 def test_a_json_feed_is_recognised_and_usable():
     document = {
-        "version": "https://jsonfeed.org/version/1.1", "title": "Het nieuws", "language": "nl",
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Het nieuws",
+        "language": "nl",
         "items": [
             {"id": "1", "url": "https://x.nl/a", "date_published": "2026-12-01T09:00:00Z"},
             {"id": "2", "url": "https://x.nl/b", "date_published": "2026-12-02T09:00:00+01:00"},
         ],
-    }  # fmt: skip
+    }
     found = judged(FEED, json.dumps(document).encode(), "application/feed+json")
     assert (found.kind, found.format, found.items, found.language) == ("feed", "JSON Feed", 2, "nl")
     assert found.newest == datetime(2026, 12, 2, 8, 0, tzinfo=UTC)

@@ -54,8 +54,10 @@ def test_the_steps_of_a_site_that_advertises_a_dead_feed_and_a_sitemap_index():
     report = site.report()
     assert report.reachable and report.problem is None and report.language == "fr"
     assert urls(p.candidate for p in report.probes)[:3] == [
-        "https://x.be/old.rss", "https://x.be/index.xml", "https://x.be/news.xml",
-    ]  # fmt: skip
+        "https://x.be/old.rss",
+        "https://x.be/index.xml",
+        "https://x.be/news.xml",
+    ]
     assert [p.problem for p in report.probes][:2] == ["HTTP 404", None]
 
 

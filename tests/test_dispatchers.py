@@ -43,11 +43,24 @@ class Dispatcher:
 
     def __init__(self, config: Path, database_url: str, *args: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "newswatch", "--config", str(config), "--database",
-             database_url, "dispatcher", "--interval", "0.2s", *args],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "newswatch",
+                "--config",
+                str(config),
+                "--database",
+                database_url,
+                "dispatcher",
+                "--interval",
+                "0.2s",
+                *args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, "HOOK_SECRET": SECRET},
-        )  # fmt: skip
+        )
         self.lines: list[str] = []
         self.changed = threading.Condition()
         self.ended = False
@@ -148,8 +161,9 @@ def deliveries(url: str) -> list[tuple]:
     return rows(url, "SELECT message_id, state, attempts FROM alert_deliveries ORDER BY id")
 
 
-def test_two_dispatchers_share_the_deliveries_and_send_each_once(engine, postgres_url, tmp_path,
-                                                                 started):  # fmt: skip
+def test_two_dispatchers_share_the_deliveries_and_send_each_once(
+    engine, postgres_url, tmp_path, started
+):
     # Each dispatcher's first request waits until the other one has sent one too: proof,
     # without timing, that both took part. They post to the same receiver under their own
     # path; the channel, and so the deliveries, are the same.
@@ -166,10 +180,11 @@ def test_two_dispatchers_share_the_deliveries_and_send_each_once(engine, postgre
     add_articles(engine, 40)
     password_url = make_url(postgres_url).set(password="hunter2").render_as_string(False)
     dispatchers = [
-        Dispatcher(write_config(tmp_path / f"{name}.toml", f"{receiver.base}/{name}"), url,
-                   "--batch", "5")
+        Dispatcher(
+            write_config(tmp_path / f"{name}.toml", f"{receiver.base}/{name}"), url, "--batch", "5"
+        )
         for name, url in (("a", postgres_url), ("b", password_url))  # trust auth ignores it
-    ]  # fmt: skip
+    ]
     started.extend(dispatchers)
     receiver.wait_for_acks(40)
     assert [dispatcher.stop() for dispatcher in dispatchers] == [0, 0]
@@ -183,15 +198,19 @@ def test_two_dispatchers_share_the_deliveries_and_send_each_once(engine, postgre
     assert sorted(deliveries(postgres_url)) == sorted((i, "sent", 1) for i in ids)
     for dispatcher in dispatchers:
         log = dispatcher.log
-        assert re.search(r"dispatcher: started on postgresql\S*://postgres(:\*+)?@127\.0\.0\.1"
-                         r":5432/newswatch_test_\w+, a round every 0\.2s", log), log  # fmt: skip
+        assert re.search(
+            r"dispatcher: started on postgresql\S*://postgres(:\*+)?@127\.0\.0\.1"
+            r":5432/newswatch_test_\w+, a round every 0\.2s",
+            log,
+        ), log
         assert re.search(r"dispatcher: matched \d+, sent [1-9]\d*, retried 0, dead 0", log), log
         assert "hunter2" not in log and "Traceback" not in log
         assert "stopping after this round" in log and "dispatcher: stopped after" in log
 
 
-def test_a_killed_dispatchers_claims_go_out_again_with_the_same_id(engine, postgres_url,
-                                                                   tmp_path, started):  # fmt: skip
+def test_a_killed_dispatchers_claims_go_out_again_with_the_same_id(
+    engine, postgres_url, tmp_path, started
+):
     # The first request reaches the receiver and is never answered: its dispatcher is
     # killed while it waits, holding the claims of all three deliveries. Its claims are
     # then made to name another machine, whose processes no dispatcher here can see:
@@ -215,8 +234,11 @@ def test_a_killed_dispatchers_claims_go_out_again_with_the_same_id(engine, postg
     first = Dispatcher(config, postgres_url)
     started.append(first)
     assert has_first.wait(TIMEOUT), first.log
-    held = rows(postgres_url, "SELECT count(*) FROM alert_deliveries "
-                              "WHERE state = 'pending' AND claimed_until IS NOT NULL")  # fmt: skip
+    held = rows(
+        postgres_url,
+        "SELECT count(*) FROM alert_deliveries "
+        "WHERE state = 'pending' AND claimed_until IS NOT NULL",
+    )
     assert held == [(3,)]  # claimed, and no attempt recorded (that would clear the claim)
     first.kill()
     release.set()
@@ -234,8 +256,11 @@ def test_a_killed_dispatchers_claims_go_out_again_with_the_same_id(engine, postg
     assert len(ids) == 3 and set(ids.values()) == {1}  # each acknowledged exactly once
     [(_, lost_headers, lost_body)] = interrupted
     assert ids[lost_headers["webhook-id"]] == 1  # sent again, with the id it had
-    again = [body for _, headers, body in receiver.acked
-             if headers["webhook-id"] == lost_headers["webhook-id"]]  # fmt: skip
+    again = [
+        body
+        for _, headers, body in receiver.acked
+        if headers["webhook-id"] == lost_headers["webhook-id"]
+    ]
     assert again == [lost_body]  # and the same payload
     assert len(receiver.requests) == 4
     # the killed dispatcher recorded nothing: one attempt each, all by the second
@@ -243,8 +268,9 @@ def test_a_killed_dispatchers_claims_go_out_again_with_the_same_id(engine, postg
     assert "claim lease 2s" in second.log and "Traceback" not in second.log
 
 
-def test_a_killed_holders_claims_go_out_at_once_a_live_ones_stay(database_url, tmp_path,
-                                                                started, request):  # fmt: skip
+def test_a_killed_holders_claims_go_out_at_once_a_live_ones_stay(
+    database_url, tmp_path, started, request
+):
     # Two dispatchers on this host each claim one delivery and hang in its send, the
     # receiver holding both requests. One is SIGKILLed; a new process then runs a single
     # round, far within the ten-minute lease: it must send the dead one's delivery, and
@@ -271,8 +297,9 @@ def test_a_killed_holders_claims_go_out_at_once_a_live_ones_stay(database_url, t
         engine.dispose()
     holders = {}
     for name in ("live", "killed"):  # one after the other: each claims one delivery
-        config = write_config(tmp_path / f"{name}.toml", f"{receiver.base}/{name}",
-                              claim_lease="10m")  # fmt: skip
+        config = write_config(
+            tmp_path / f"{name}.toml", f"{receiver.base}/{name}", claim_lease="10m"
+        )
         holders[name] = Dispatcher(config, database_url, "--batch", "1")
         started.append(holders[name])
         assert arrived[f"/{name}"].wait(TIMEOUT), holders[name].log
@@ -284,8 +311,7 @@ def test_a_killed_holders_claims_go_out_at_once_a_live_ones_stay(database_url, t
     holders["killed"].kill()
 
     config = write_config(tmp_path / "next.toml", f"{receiver.base}/next", claim_lease="10m")
-    result = newswatch(config, database_url, "dispatcher", "--once",
-                       env={"HOOK_SECRET": SECRET})  # fmt: skip
+    result = newswatch(config, database_url, "dispatcher", "--once", env={"HOOK_SECRET": SECRET})
     assert result.returncode == 0, result.stderr
     [(_, lost, lost_body)] = [r for r in receiver.requests if r[0] == "/killed"]
     assert [(path, headers["webhook-id"], body) for path, headers, body in receiver.acked] == [
@@ -300,16 +326,22 @@ def test_a_killed_holders_claims_go_out_at_once_a_live_ones_stay(database_url, t
     assert holders["live"].stop() == 0
     [(_, live, _)] = [r for r in receiver.requests if r[0] == "/live"]
     assert [(path, headers["webhook-id"]) for path, headers, _ in receiver.acked] == [
-        ("/next", lost["webhook-id"]), ("/live", live["webhook-id"])
-    ]  # fmt: skip
+        ("/next", lost["webhook-id"]),
+        ("/live", live["webhook-id"]),
+    ]
     assert [state for _, state, _ in deliveries(database_url)] == ["sent", "sent"]
     assert "Traceback" not in holders["live"].log + result.stderr
 
 
 def test_a_malformed_webhook_secret_is_a_config_error(tmp_path):
     config = write_config(tmp_path / "newswatch.toml", "http://127.0.0.1:9/hook")
-    result = newswatch(config, f"sqlite:///{tmp_path / 'n.db'}", "dispatcher", "--once",
-                       env={"HOOK_SECRET": "whsec_abc"})  # fmt: skip
+    result = newswatch(
+        config,
+        f"sqlite:///{tmp_path / 'n.db'}",
+        "dispatcher",
+        "--once",
+        env={"HOOK_SECRET": "whsec_abc"},
+    )
     assert result.returncode == 2, result.stderr
     assert (
         f"config error: {config}: channels.hook.secret_env: environment variable HOOK_SECRET "
@@ -320,12 +352,12 @@ def test_a_malformed_webhook_secret_is_a_config_error(tmp_path):
     assert not (tmp_path / "n.db").exists()  # stopped before touching the database
 
 
-def test_a_failed_round_is_one_line_and_the_loop_goes_on(engine, postgres_url, tmp_path,
-                                                          started):  # fmt: skip
+def test_a_failed_round_is_one_line_and_the_loop_goes_on(engine, postgres_url, tmp_path, started):
     receiver = Receiver()
     started.append(receiver)
-    dispatcher = Dispatcher(write_config(tmp_path / "n.toml", f"{receiver.base}/hook"),
-                            postgres_url)  # fmt: skip
+    dispatcher = Dispatcher(
+        write_config(tmp_path / "n.toml", f"{receiver.base}/hook"), postgres_url
+    )
     started.append(dispatcher)
     dispatcher.wait_for_line("dispatcher: started on")
     name = make_url(postgres_url).database
@@ -333,11 +365,17 @@ def test_a_failed_round_is_one_line_and_the_loop_goes_on(engine, postgres_url, t
     try:
         with admin.connect() as connection:  # the database goes away under the dispatcher
             connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                    "WHERE datname = :name"), {"name": name})  # fmt: skip
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+                ),
+                {"name": name},
+            )
         # (a round caught mid-query may first say "terminating connection")
-        dispatcher.wait_for_line("ERROR +dispatcher: round failed: OperationalError: .*"
-                                 "is not currently accepting connections")  # fmt: skip
+        dispatcher.wait_for_line(
+            "ERROR +dispatcher: round failed: OperationalError: .*"
+            "is not currently accepting connections"
+        )
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
@@ -366,8 +404,10 @@ def test_a_digest_sent_in_parts_has_one_id_per_part_kept_on_retry(engine, starte
     daily = settings(tomllib.loads(document), {"HOOK_SECRET": SECRET})
     match_new_articles(engine, daily, now=T0)
     morning = T0.replace(hour=8) + timedelta(days=1)
-    reports = [dispatch_due(engine, daily, now=when, limit=2)
-               for when in (morning, morning, morning + timedelta(hours=1))]  # fmt: skip
+    reports = [
+        dispatch_due(engine, daily, now=when, limit=2)
+        for when in (morning, morning, morning + timedelta(hours=1))
+    ]
     assert [(r.sent, r.retried) for r in reports] == [(0, 1), (1, 0), (1, 0)]
     part_one, part_two, part_one_again = first
     assert part_one != part_two and part_one_again == part_one

@@ -43,8 +43,9 @@ def settings(document: dict, env: dict[str, str] | None = None):
 
 
 def test_display_timezone_is_read_and_does_not_change_the_alerts_zone():
-    found = settings({"display": {"timezone": "Asia/Tokyo"},
-                      "alerts": {"timezone": "Europe/Brussels"}})  # fmt: skip
+    found = settings(
+        {"display": {"timezone": "Asia/Tokyo"}, "alerts": {"timezone": "Europe/Brussels"}}
+    )
     assert found.display.timezone == "Asia/Tokyo" and found.display.zone.key == "Asia/Tokyo"
     assert found.alerts.timezone == "Europe/Brussels"  # digests are still cut in Brussels
     assert found.service.timezone == "Europe/Brussels"  # and cron still runs there
@@ -110,18 +111,24 @@ def stored(tmp_path_factory):
 
 def newswatch(stored, *args: str, tz: str = "Asia/Tokyo") -> str:
     config, url, _ids = stored
-    result = CliRunner().invoke(cli, ["--config", str(config), "--database", url, *args],
-                                env={"TZ": tz, "NEWSWATCH_CONFIG": None})  # fmt: skip
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(config), "--database", url, *args],
+        env={"TZ": tz, "NEWSWATCH_CONFIG": None},
+    )
     assert result.exit_code == 0, result.output
     return result.stdout  # not the log lines on stderr: exports are parsed
 
 
 def commands(ids: dict[str, int]) -> list[tuple[str, ...]]:
     return [
-        ("articles",), ("show", str(ids["mocro"])), ("stories",),
-        ("story", str(ids["story_mocro"])), ("alerts", "test", "Mocro*"),
+        ("articles",),
+        ("show", str(ids["mocro"])),
+        ("stories",),
+        ("story", str(ids["story_mocro"])),
+        ("alerts", "test", "Mocro*"),
         ("alerts", "log", "--attempts"),
-    ]  # fmt: skip
+    ]
 
 
 def test_every_command_prints_the_display_zone_labelled(stored):
@@ -175,8 +182,13 @@ def client(stored):
 
 def test_every_page_labels_the_display_zone(client, stored):
     ids = stored[2]
-    for path in ("/", f"/articles/{ids['mocro']}", f"/stories/{ids['story_mocro']}",
-                 "/alerts", "/sources"):  # fmt: skip
+    for path in (
+        "/",
+        f"/articles/{ids['mocro']}",
+        f"/stories/{ids['story_mocro']}",
+        "/alerts",
+        "/sources",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
         text = web_fixtures.parse_html(response.text).text
@@ -206,11 +218,24 @@ def test_without_settings_the_web_shows_the_machines_zone(stored, monkeypatch):
 
 
 def test_alert_messages_label_the_alerts_zone_their_digest_is_cut_in():
-    item = AlertItem(1, 1, 1, "https://hln.example/1", "Mocro", "hln", "HLN", "nl",
-                     T0 + timedelta(hours=1), T0, ("mocro",), ())  # fmt: skip
+    item = AlertItem(
+        1,
+        1,
+        1,
+        "https://hln.example/1",
+        "Mocro",
+        "hln",
+        "HLN",
+        "nl",
+        T0 + timedelta(hours=1),
+        T0,
+        ("mocro",),
+        (),
+    )
     end = datetime(2026, 11, 30, 7, tzinfo=UTC)
-    message = AlertMessage("m", "r", "Mocro*", "daily", (item,), (end - timedelta(days=1), end),
-                           "Europe/Brussels")  # fmt: skip
+    message = AlertMessage(
+        "m", "r", "Mocro*", "daily", (item,), (end - timedelta(days=1), end), "Europe/Brussels"
+    )
     rendered = render(message)
     assert rendered.subject.endswith("until 2026-11-30 08:00 CET")
     assert "HLN · 2026-11-29 11:00 CET" in rendered.text

@@ -72,8 +72,9 @@ def unreachable_sources() -> list[dict[str, str]]:
 
 def test_every_source_read_exits_0_even_with_failed_articles(tmp_path, sqlite_url):
     with news_site() as base:
-        config = write_config(tmp_path / "n.toml", [{"name": "wire", "kind": "feed",
-                                                     "url": f"{base}/feed.xml"}])  # fmt: skip
+        config = write_config(
+            tmp_path / "n.toml", [{"name": "wire", "kind": "feed", "url": f"{base}/feed.xml"}]
+        )
         first = newswatch(config, sqlite_url, "crawl")
         second = newswatch(config, sqlite_url, "crawl")
 
@@ -87,8 +88,10 @@ def test_every_source_read_exits_0_even_with_failed_articles(tmp_path, sqlite_ur
 
 def test_some_sources_failed_exits_1_and_names_them(tmp_path, sqlite_url):
     with news_site() as base:
-        sources = [{"name": "wire", "kind": "feed", "url": f"{base}/feed.xml"},
-                   *unreachable_sources()]  # fmt: skip
+        sources = [
+            {"name": "wire", "kind": "feed", "url": f"{base}/feed.xml"},
+            *unreachable_sources(),
+        ]
         result = newswatch(write_config(tmp_path / "n.toml", sources), sqlite_url, "crawl")
 
     assert result.returncode == 1, result.stderr

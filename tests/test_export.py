@@ -93,7 +93,10 @@ def test_collapse_keeps_each_story_once_as_its_first_article_the_filters_keep(si
     assert ids["mocro_copy"] in cli_ids(site, config, "--source", "le-soir", "--collapse")
     assert cli_ids(site, config, "--text", "mocro*", "--collapse") == [ids["mocro"]]
     assert cli_ids(site, config, "--text", "mocro*") == [
-        ids["mocro_near"], ids["mocro_copy"], ids["mocro"]]  # fmt: skip
+        ids["mocro_near"],
+        ids["mocro_copy"],
+        ids["mocro"],
+    ]
 
 
 def page_ids(client, query: str) -> list[int]:
@@ -172,9 +175,13 @@ def test_collapse_is_one_row_per_story_on_every_surface(site, client, config):
     """The story of three copies (one a near-duplicate) is its first article everywhere."""
     ids = site.ids
     story = {ids["mocro"], ids["mocro_copy"], ids["mocro_near"]}
-    for listed in (page_ids(client, "collapse=1"), api_ids(client, "collapse=1"),
-                   csv_ids(client, "collapse=1"), cli_ids(site, config, "--collapse"),
-                   articles_ids(site, config, "--collapse")):  # fmt: skip
+    for listed in (
+        page_ids(client, "collapse=1"),
+        api_ids(client, "collapse=1"),
+        csv_ids(client, "collapse=1"),
+        cli_ids(site, config, "--collapse"),
+        articles_ids(site, config, "--collapse"),
+    ):
         assert set(listed) & story == {ids["mocro"]}
     # searched, the near-duplicate alone holds the word: it stands for the story
     assert page_ids(client, "q=festnahmen&collapse=1") == [ids["mocro_near"]]

@@ -25,20 +25,34 @@ URL = "https://example.org/a.html"
     [
         (HttpError(Response(URL, status=503, request=Request(URL)), "x"), "http", "HTTP 503"),
         (DownloadTimeoutError("took longer than 20.0 seconds"), "timeout", "in time"),
-        (CannotResolveHostError("no results for hostname lookup: example.org."), "dns",
-         "cannot resolve host example.org"),
+        (
+            CannotResolveHostError("no results for hostname lookup: example.org."),
+            "dns",
+            "cannot resolve host example.org",
+        ),
         (DownloadConnectionRefusedError(), "connection", "refused"),
-        (DownloadCancelledError("Expected to receive 3162745 bytes which is larger than "
-                                "download max size (1000000) in request"), "too_large",
-         "3162745 bytes exceeds the 1000000-byte limit"),
+        (
+            DownloadCancelledError(
+                "Expected to receive 3162745 bytes which is larger than "
+                "download max size (1000000) in request"
+            ),
+            "too_large",
+            "3162745 bytes exceeds the 1000000-byte limit",
+        ),
         (IgnoreRequest("Forbidden by robots.txt"), "robots", "robots.txt"),
         (IgnoreRequest("max redirections reached"), "redirect", "redirect loop"),
-        (IgnoreRequest("Ignored response <200 x> because its body (10 B compressed, 2 B "
-                       "decompressed) exceeded DOWNLOAD_MAXSIZE"), "too_large", "bomb"),
+        (
+            IgnoreRequest(
+                "Ignored response <200 x> because its body (10 B compressed, 2 B "
+                "decompressed) exceeded DOWNLOAD_MAXSIZE"
+            ),
+            "too_large",
+            "bomb",
+        ),
         (PrivateAddressRefused("refused x: 10.0.0.1"), "private_address", "10.0.0.1"),
         (RuntimeError("surprise"), "error", "RuntimeError: surprise"),
     ],
-)  # fmt: skip
+)
 def test_classify(error, reason, words):
     got_reason, detail = classify(error)
     assert got_reason == reason

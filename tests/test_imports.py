@@ -53,7 +53,7 @@ def test_alerts_reaches_crawler_only_through_storage_items_and_the_config_reader
                 continue
             for module in modules:
                 if module.split(".")[0] == "crawler":
-                    assert any(module == allowed or module.startswith(f"{allowed}.")
-                               for allowed in ALERTS_REACH), (
-                        f"{path.relative_to(ROOT)} imports {module}"
-                    )  # fmt: skip
+                    assert any(
+                        module == allowed or module.startswith(f"{allowed}.")
+                        for allowed in ALERTS_REACH
+                    ), f"{path.relative_to(ROOT)} imports {module}"

@@ -17,8 +17,9 @@ from tests.crawl_helpers import newswatch, write_config
 
 
 def records(*pairs: tuple[str, int]) -> list[logging.LogRecord]:
-    return [logging.LogRecord(name, level, __file__, 1, "msg %s", ("x",), None)
-            for name, level in pairs]  # fmt: skip
+    return [
+        logging.LogRecord(name, level, __file__, 1, "msg %s", ("x",), None) for name, level in pairs
+    ]
 
 
 def test_quiet_filter_drops_chatter_below_each_family_threshold():
@@ -36,9 +37,11 @@ def test_quiet_filter_drops_chatter_below_each_family_threshold():
         if quiet.filter(r)
     ]
     assert kept == [
-        "scrapy.core.engine:WARNING", "scrapy.core.scraper:ERROR", "scrapyish:INFO",
+        "scrapy.core.engine:WARNING",
+        "scrapy.core.scraper:ERROR",
+        "scrapyish:INFO",
         "newswatch.crawl:INFO",
-    ]  # fmt: skip
+    ]
 
 
 def test_json_lines():
@@ -181,11 +184,18 @@ def test_a_crawl_of_unreachable_sites_prints_lines_not_tracebacks(tmp_path):
     for source in sources:
         assert any(f"INFO    {source['name']}: " in line for line in lines), source["name"]
     # one line per failure, naming the source, the address and the cause
-    causes = {"closed": "refused", "nowhere": "nothing.invalid", "error-500": "HTTP 500",
-              "slow-pages": "no complete response"}  # fmt: skip
+    causes = {
+        "closed": "refused",
+        "nowhere": "nothing.invalid",
+        "error-500": "HTTP 500",
+        "slow-pages": "no complete response",
+    }
     for name, cause in causes.items():
-        assert any(f" {name}: " in line and "failed:" in line and cause in line
-                   for line in lines if "WARNING" in line), (name, default.stderr)  # fmt: skip
+        assert any(
+            f" {name}: " in line and "failed:" in line and cause in line
+            for line in lines
+            if "WARNING" in line
+        ), (name, default.stderr)
     # the failures, the sources' lines, two summary lines, and little else
     assert len(lines) <= 3 * len(sources) + 2 + 5, default.stderr
     assert default.returncode == 1, default.stderr  # some sources failed

@@ -199,9 +199,12 @@ def config_for(tmp_path: Path, base_url: str) -> Path:
     # a long timeout and room for every page at once: the answering article is never
     # stuck behind the hanging ones, and the crawl is still running when it is killed
     return write_config(
-        tmp_path / "newswatch.toml", [source], extraction_workers=1, timeout="300s",
+        tmp_path / "newswatch.toml",
+        [source],
+        extraction_workers=1,
+        timeout="300s",
         per_domain_concurrency=4,
-    )  # fmt: skip
+    )
 
 
 def started(command: list[str], log: Path) -> subprocess.Popen:
@@ -215,8 +218,10 @@ def busy_worker(service: subprocess.Popen, url: str) -> int:
         lambda: next((pid for pid in children(service.pid) if is_spawned(pid)), None),
         "the service started a crawl worker",
     )
-    wait_until(lambda: any(map(is_spawned, descendants(worker))),
-               "the worker started an extraction process")  # fmt: skip
+    wait_until(
+        lambda: any(map(is_spawned, descendants(worker))),
+        "the worker started an extraction process",
+    )
     wait_until(lambda: article_stored(url), "the answering article was stored")
     return worker
 
@@ -229,12 +234,23 @@ def test_a_killed_crawl_leaves_no_processes(tmp_path, sqlite_url):
         config = config_for(tmp_path, base_url)
         log = tmp_path / "crawl.log"
         crawl = started(
-            [sys.executable, "-m", "newswatch", "--config", str(config), "--database",
-             sqlite_url, "crawl"], log,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "newswatch",
+                "--config",
+                str(config),
+                "--database",
+                sqlite_url,
+                "crawl",
+            ],
+            log,
+        )
         with reaped(crawl) as family:
-            wait_until(lambda: any(map(is_spawned, descendants(crawl.pid))),
-                       "the crawl started an extraction process")  # fmt: skip
+            wait_until(
+                lambda: any(map(is_spawned, descendants(crawl.pid))),
+                "the crawl started an extraction process",
+            )
             wait_until(lambda: article_stored(sqlite_url), "the answering article was stored")
             family.update(descendants(crawl.pid))
             assert any(map(is_spawned, family)) and any(map(is_tracker, family)), (
@@ -279,7 +295,9 @@ def test_a_killed_service_leaves_no_processes(tmp_path, sqlite_url):
 
             # The worker is asked to stop (SIGTERM), as the service would: Scrapy finishes
             # the requests in flight, so the test lets them answer once the worker knows.
-            wait_until(lambda: "Received SIGTERM" in log.read_text(),
-                       "the worker was told that its service died")  # fmt: skip
+            wait_until(
+                lambda: "Received SIGTERM" in log.read_text(),
+                "the worker was told that its service died",
+            )
             release.set()
             wait_gone(family, "the service was killed", log)

@@ -20,17 +20,21 @@ def test_an_article_opens_a_story_and_copies_join_it_saying_why(engine):
         same = placement.add_article(session, source, make("https://b.example/2", TEXT))
         near = placement.add_article(session, source, make("https://c.example/3", trimmed))
         german = placement.add_article(
-            session, source,
+            session,
+            source,
             make("https://d.example/4", GERMAN, when=T0 + timedelta(hours=5), language="de"),
-        )  # fmt: skip
+        )
         other = placement.add_article(session, source, make("https://e.example/5", OTHER))
         reasons = [
             articles.get_article(session, stored.article_id)[0].story_reason
             for stored in (first, same, near, german)
         ]
     assert [first.outcome, same.outcome, near.outcome, german.outcome] == [
-        Outcome.NEW, Outcome.DUPLICATE_TEXT, Outcome.DUPLICATE_TEXT, Outcome.NEW
-    ]  # fmt: skip
+        Outcome.NEW,
+        Outcome.DUPLICATE_TEXT,
+        Outcome.DUPLICATE_TEXT,
+        Outcome.NEW,
+    ]
     assert {same.story_id, near.story_id, german.story_id} == {first.story_id}
     assert other.story_id != first.story_id
     assert reasons[0] == "first"

@@ -165,8 +165,11 @@ def test_two_crawls_started_together_read_robots_txt_once(tmp_path, database_url
     assert served.hits("/robots.txt") == 1, f"robots.txt requested {served.paths}"
     assert not [path for path in served.paths if path.startswith("/private/")]
     assert stored_paths(database_url) == {
-        "/news/one-1.html", "/news/one-2.html", "/news/two-1.html", "/news/two-2.html"
-    }  # fmt: skip
+        "/news/one-1.html",
+        "/news/one-2.html",
+        "/news/two-1.html",
+        "/news/two-2.html",
+    }
     refused = failures(database_url)
     assert refused["/private/one.html"][0] == "robots"
     assert refused["/private/two.html"][0] == "robots"
@@ -233,9 +236,15 @@ def test_unreachable_robots_txt_disallows_everything_and_404_allows_everything(
         )
         config = write_config(
             tmp_path / "newswatch.toml",
-            [{"name": "mixed", "kind": "feed", "url": f"{feeds.url}/mixed.xml",
-              "allow_private_links": True}],
-        )  # fmt: skip
+            [
+                {
+                    "name": "mixed",
+                    "kind": "feed",
+                    "url": f"{feeds.url}/mixed.xml",
+                    "allow_private_links": True,
+                }
+            ],
+        )
         before = utcnow()
         result = newswatch(config, sqlite_url, "crawl")
         after = utcnow()
@@ -324,9 +333,13 @@ def test_a_crawl_waits_for_the_process_that_claimed_robots_txt(tmp_path, sqlite_
         with sessions(engine)() as session:
             now = utcnow()
             robots.store_answer(
-                session, served.origin, status=200, body=RULES.encode(), read_at=now,
+                session,
+                served.origin,
+                status=200,
+                body=RULES.encode(),
+                read_at=now,
                 expires_at=now + timedelta(hours=1),
-            )  # fmt: skip
+            )
         engine.dispose()
         _, rest = crawl.communicate(timeout=120)
 

@@ -49,9 +49,16 @@ def crawl_once(engine, source, totals, now, admin=None, stopping=False):
         if totals is not None:
             runs.finish_run(session, runs.start_run(session, source[1]), totals)
     settled, _new = settle_batch(
-        make, {"hln": source}, mark, POLICIES, now, random.Random(1), admin,
-        lambda _source: None, stopping=stopping,
-    )  # fmt: skip
+        make,
+        {"hln": source},
+        mark,
+        POLICIES,
+        now,
+        random.Random(1),
+        admin,
+        lambda _source: None,
+        stopping=stopping,
+    )
     return settled.get("hln")
 
 
@@ -80,8 +87,9 @@ def test_failing_is_announced_once_and_recovery_once(engine, hln):
     crawl_once(engine, hln, OK, T0 + timedelta(hours=7), admin)
     assert recovered.health == "ok" and recovered.announced == "ok"
     assert [(n["state"], n["recovered"]) for n in admin.sent] == [
-        ("failing", False), ("ok", True),
-    ]  # fmt: skip
+        ("failing", False),
+        ("ok", True),
+    ]
 
 
 def test_a_notice_the_admin_channel_refused_is_sent_on_the_next_run(engine, hln):

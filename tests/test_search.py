@@ -50,7 +50,7 @@ def test_non_ascii_queries_are_percent_encoded_utf8(provider):
         (("bing_news", "Maroc", "fr", "Belgium"), "region", "two-letter country code"),
         (("google_news", "Maroc", None, "BE"), "language", "needs a language with a region"),
     ],
-)  # fmt: skip
+)
 def test_what_a_provider_cannot_express_is_refused_with_its_key(args, key, says):
     with pytest.raises(LocaleError, match=says) as caught:
         result_urls(*args)

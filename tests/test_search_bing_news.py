@@ -15,8 +15,10 @@ RESULTS_URL = "https://www.bing.com/news/search?q=Marokko&format=rss&setlang=nl&
 
 def apiclick(url: str) -> str:
     """Bing's click counter around an outlet's address, as its RSS links are written."""
-    return ("http://www.bing.com/news/apiclick.aspx?ref=FexRss&amp;aid=&amp;tid=67C5A1B2"
-            f"&amp;url={quote(url, safe='').lower()}&amp;c=123456789&amp;mkt=nl-be")  # fmt: skip
+    return (
+        "http://www.bing.com/news/apiclick.aspx?ref=FexRss&amp;aid=&amp;tid=67C5A1B2"
+        f"&amp;url={quote(url, safe='').lower()}&amp;c=123456789&amp;mkt=nl-be"
+    )
 
 
 def rss(items: str, namespace: bool = True) -> bytes:
@@ -46,12 +48,20 @@ def item(link: str, title: str, outlet: str, date: str, summary: str = "") -> st
 
 def test_click_counter_links_become_the_outlets_addresses():
     body = rss(
-        item(apiclick("https://www.vrt.be/vrtnws/nl/2025/03/03/marokko-politie/"),
-             "Politie werkt samen met Marokko", "VRT NWS", "Mon, 03 Mar 2025 08:15:00 GMT",
-             "De federale politie en haar &lt;b&gt;Marokkaanse&lt;/b&gt; collega's ...")
-        + item(apiclick("https://www.hln.be/binnenland/uitlevering~a1b2/?referrer=x&id=4"),
-               "Uitlevering aan België", "HLN", "Sun, 02 Mar 2025 21:00:00 GMT")
-    )  # fmt: skip
+        item(
+            apiclick("https://www.vrt.be/vrtnws/nl/2025/03/03/marokko-politie/"),
+            "Politie werkt samen met Marokko",
+            "VRT NWS",
+            "Mon, 03 Mar 2025 08:15:00 GMT",
+            "De federale politie en haar &lt;b&gt;Marokkaanse&lt;/b&gt; collega's ...",
+        )
+        + item(
+            apiclick("https://www.hln.be/binnenland/uitlevering~a1b2/?referrer=x&id=4"),
+            "Uitlevering aan België",
+            "HLN",
+            "Sun, 02 Mar 2025 21:00:00 GMT",
+        )
+    )
     links = read_results("bing_news", body, RESULTS_URL)
     assert [link.url for link in links] == [
         "https://www.vrt.be/vrtnws/nl/2025/03/03/marokko-politie/",
@@ -69,8 +79,14 @@ def test_click_counter_links_become_the_outlets_addresses():
 
 def test_non_ascii_titles_outlets_and_addresses():
     outlet_url = "https://www.lesoir.be/561234/article/coopération-sécurité"
-    body = rss(item(apiclick(outlet_url), "Coopération « Maroc–Belgique » : l'été", "Le Soir",
-                    "Mon, 03 Mar 2025 08:15:00 GMT"))  # fmt: skip
+    body = rss(
+        item(
+            apiclick(outlet_url),
+            "Coopération « Maroc–Belgique » : l'été",
+            "Le Soir",
+            "Mon, 03 Mar 2025 08:15:00 GMT",
+        )
+    )
     (link,) = read_results("bing_news", body, RESULTS_URL.replace("nl", "fr"))
     assert link.url == outlet_url
     assert link.hints.title == "Coopération « Maroc–Belgique » : l'été"

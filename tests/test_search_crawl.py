@@ -29,8 +29,10 @@ DATE = "Mon, 03 Mar 2025 08:15:00 GMT"
 def page(number: int) -> str:
     title = f"Coopération sécuritaire, épisode {number}"
     body = "".join(f"<p>{PARAGRAPH} Paragraphe {n} de l'épisode {number}.</p>" for n in range(4))
-    return (f"<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>{title}</title>"
-            f"</head><body><article><h1>{title}</h1>{body}</article></body></html>")  # fmt: skip
+    return (
+        f"<!doctype html><html lang='fr'><head><meta charset='utf-8'><title>{title}</title>"
+        f"</head><body><article><h1>{title}</h1>{body}</article></body></html>"
+    )
 
 
 def old_google_id(url: str) -> str:
@@ -47,33 +49,45 @@ def google_rss() -> str:
         # stays on Google's own page: not the outlet's, so reported, not stored
         ("http://news.google.com/rss/articles/CBMiStaysHere?oc=5", "Épisode perdu", "La Libre"),
         # an older id: read without asking Google
-        (f"http://news.google.com/rss/articles/{old_google_id(f'{LE_SOIR}/articles/2/')}",
-         "Épisode deux", "Le Soir"),
-    ]  # fmt: skip
+        (
+            f"http://news.google.com/rss/articles/{old_google_id(f'{LE_SOIR}/articles/2/')}",
+            "Épisode deux",
+            "Le Soir",
+        ),
+    ]
     body = "".join(
         f"<item><title>{title} - {outlet}</title><link>{link}</link><pubDate>{DATE}</pubDate>"
         f'<source url="{LE_SOIR}">{outlet}</source></item>'
         for link, title, outlet in items
     )
-    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-            f"<title>Maroc - Google Actualités</title><language>fr</language>{body}"
-            "</channel></rss>")  # fmt: skip
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>Maroc - Google Actualités</title><language>fr</language>{body}"
+        "</channel></rss>"
+    )
 
 
 def bing_rss() -> str:
     target = quote(f"{VRT}/articles/3/", safe="").lower()
-    return ('<?xml version="1.0" encoding="utf-8" ?><rss version="2.0" '
-            'xmlns:News="https://www.bing.com:443/news/search?q=Marokko&amp;format=rss">'
-            "<channel><title>Marokko - BingNews</title><item><title>Politie en Marokko</title>"
-            "<link>http://www.bing.com/news/apiclick.aspx?ref=FexRss&amp;aid=&amp;tid=1"
-            f"&amp;url={target}&amp;c=1&amp;mkt=nl-be</link><pubDate>{DATE}</pubDate>"
-            "<News:Source>VRT NWS</News:Source></item></channel></rss>")  # fmt: skip
+    return (
+        '<?xml version="1.0" encoding="utf-8" ?><rss version="2.0" '
+        'xmlns:News="https://www.bing.com:443/news/search?q=Marokko&amp;format=rss">'
+        "<channel><title>Marokko - BingNews</title><item><title>Politie en Marokko</title>"
+        "<link>http://www.bing.com/news/apiclick.aspx?ref=FexRss&amp;aid=&amp;tid=1"
+        f"&amp;url={target}&amp;c=1&amp;mkt=nl-be</link><pubDate>{DATE}</pubDate>"
+        "<News:Source>VRT NWS</News:Source></item></channel></rss>"
+    )
 
 
 def gdelt_json() -> str:
-    article = {"url": f"{HESPRESS}/articles/4/", "title": "تعاون أمني بين المغرب وبلجيكا",
-               "seendate": "20250303T081500Z", "domain": "hespress.test", "language": "Arabic",
-               "sourcecountry": "Morocco"}  # fmt: skip
+    article = {
+        "url": f"{HESPRESS}/articles/4/",
+        "title": "تعاون أمني بين المغرب وبلجيكا",
+        "seendate": "20250303T081500Z",
+        "domain": "hespress.test",
+        "language": "Arabic",
+        "sourcecountry": "Morocco",
+    }
     return json.dumps({"articles": [article]}, ensure_ascii=False)
 
 
@@ -93,14 +107,19 @@ class Internet:
             if path == "/rss/search":
                 return text(200, google_rss(), "application/rss+xml; charset=utf-8")
             if path == "/refused/rss/search":
-                return text(200, "<!doctype html><html><head><title>Before you continue to "
-                            "Google</title></head><body>consent</body></html>")  # fmt: skip
+                return text(
+                    200,
+                    "<!doctype html><html><head><title>Before you continue to "
+                    "Google</title></head><body>consent</body></html>",
+                )
             if path == "/rss/articles/CBMiRedirects":
                 return Response(302, b"", {"Location": f"{LE_SOIR}/articles/1/"})
             if path == "/rss/articles/CBMiStaysHere":
-                return text(200, "<!doctype html><html><head><title>Google News</title></head>"
-                            "<body><c-wiz data-n-a-sg='x'></c-wiz>" + PARAGRAPH * 3
-                            + "</body></html>")  # fmt: skip
+                return text(
+                    200,
+                    "<!doctype html><html><head><title>Google News</title></head>"
+                    "<body><c-wiz data-n-a-sg='x'></c-wiz>" + PARAGRAPH * 3 + "</body></html>",
+                )
         if host == "www.bing.com":
             if path == "/news/search":
                 return text(200, bing_rss(), "application/rss+xml; charset=utf-8")
@@ -123,8 +142,15 @@ def internet_served():
 
 
 def search(name: str, provider: str, endpoint: str | None = None, **options) -> dict:
-    source = {"name": name, "kind": "search", "provider": provider, "query": "Maroc Belgique",
-              "language": "fr", "allow_private_links": True, **options}  # fmt: skip
+    source = {
+        "name": name,
+        "kind": "search",
+        "provider": provider,
+        "query": "Maroc Belgique",
+        "language": "fr",
+        "allow_private_links": True,
+        **options,
+    }
     if endpoint:
         source["endpoint"] = endpoint
     return source
@@ -155,14 +181,17 @@ def test_search_results_lead_to_the_outlets_pages(tmp_path, database_url):
         )
     }
     assert set(stored) == {
-        f"{LE_SOIR}/articles/1/", f"{LE_SOIR}/articles/2/", f"{VRT}/articles/3/",
+        f"{LE_SOIR}/articles/1/",
+        f"{LE_SOIR}/articles/2/",
+        f"{VRT}/articles/3/",
         f"{HESPRESS}/articles/4/",
-    }, result.stderr  # fmt: skip
+    }, result.stderr
     # Google's link was requested as published and followed; Bing's and the older Google
     # id were unwrapped, GDELT's is the outlet's own: nothing else was asked of them.
     assert stored[f"{LE_SOIR}/articles/1/"] == (
-        "google-search", "http://news.google.com/rss/articles/CBMiRedirects?oc=5"
-    )  # fmt: skip
+        "google-search",
+        "http://news.google.com/rss/articles/CBMiRedirects?oc=5",
+    )
     assert stored[f"{LE_SOIR}/articles/2/"][1] == f"{LE_SOIR}/articles/2/"
     assert stored[f"{VRT}/articles/3/"] == ("bing-search", f"{VRT}/articles/3/")
     assert stored[f"{HESPRESS}/articles/4/"][0] == "gdelt-search"
@@ -186,5 +215,7 @@ def test_search_results_lead_to_the_outlets_pages(tmp_path, database_url):
     assert "did not answer with RSS: 'Before you continue to Google'" in detail
     assert {"bing-search", "gdelt-search"}.isdisjoint(failures)
     for source in ("bing-throttled", "google-refused"):
-        assert any(line.startswith(f"{source}: ") or f" {source}: " in line
-                   for line in result.stderr.splitlines()), result.stderr  # fmt: skip
+        assert any(
+            line.startswith(f"{source}: ") or f" {source}: " in line
+            for line in result.stderr.splitlines()
+        ), result.stderr

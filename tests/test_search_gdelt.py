@@ -33,11 +33,23 @@ def article(url: str, title: str, domain: str, language: str, country: str, seen
 
 def test_articles_become_links_with_title_date_language_and_outlet():
     body = answer(
-        article("https://www.lesoir.be/561234/article/extradition", "Extradition vers le Maroc",
-                "lesoir.be", "French", "Belgium", "20250303T081500Z"),
-        article("https://www.hespress.com/politique/123.html", "تعاون أمني بين المغرب وبلجيكا",
-                "hespress.com", "Arabic", "Morocco", "20250302T200000Z"),
-    )  # fmt: skip
+        article(
+            "https://www.lesoir.be/561234/article/extradition",
+            "Extradition vers le Maroc",
+            "lesoir.be",
+            "French",
+            "Belgium",
+            "20250303T081500Z",
+        ),
+        article(
+            "https://www.hespress.com/politique/123.html",
+            "تعاون أمني بين المغرب وبلجيكا",
+            "hespress.com",
+            "Arabic",
+            "Morocco",
+            "20250302T200000Z",
+        ),
+    )
     links = read_results("gdelt", body, RESULTS_URL)
     assert [link.url for link in links] == [
         "https://www.lesoir.be/561234/article/extradition",
@@ -81,17 +93,24 @@ def test_nothing_matched_is_an_empty_list(body):
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        (b"Please limit requests to one every 5 seconds or contact kalev.leetaru5@gmail.com "
-         b"for larger queries.", "Please limit requests to one every 5 seconds"),
-        (b"Queries containing OR'd terms must be surrounded by ().",
-         "Queries containing OR'd terms"),
-        (b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
-         "502 Bad Gateway"),
+        (
+            b"Please limit requests to one every 5 seconds or contact kalev.leetaru5@gmail.com "
+            b"for larger queries.",
+            "Please limit requests to one every 5 seconds",
+        ),
+        (
+            b"Queries containing OR'd terms must be surrounded by ().",
+            "Queries containing OR'd terms",
+        ),
+        (
+            b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+            "502 Bad Gateway",
+        ),
         (b'{"articles": [{"url": "https://x.be/a"', "did not answer with JSON"),
         (b'["https://x.be/a"]', "without an articles list"),
         (b'{"articles": "none"}', "without an articles list"),
     ],
-)  # fmt: skip
+)
 def test_refusals_and_broken_answers_are_malformed(body, says):
     with pytest.raises(MalformedResults, match="GDELT") as caught:
         read_results("gdelt", body, RESULTS_URL)

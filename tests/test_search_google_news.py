@@ -60,12 +60,21 @@ def item(link: str, title: str, outlet: str, home: str, date: str) -> str:
 def test_items_become_links_with_title_date_language_and_outlet():
     wrapped_link = f"https://news.google.com/rss/articles/{NEW_ID}?oc=5"
     body = rss(
-        item(wrapped_link, "Extradition vers le Maroc : accord signé", "Le Soir",
-             "https://www.lesoir.be", "Mon, 03 Mar 2025 08:15:00 GMT")
-        + item(f"https://news.google.com/rss/articles/{article_id('https://www.rtbf.be/a/1')}?oc=5",
-               "Coopération policière « renforcée »", "RTBF", "https://www.rtbf.be",
-               "Sun, 02 Mar 2025 21:00:00 +0100")
-    )  # fmt: skip
+        item(
+            wrapped_link,
+            "Extradition vers le Maroc : accord signé",
+            "Le Soir",
+            "https://www.lesoir.be",
+            "Mon, 03 Mar 2025 08:15:00 GMT",
+        )
+        + item(
+            f"https://news.google.com/rss/articles/{article_id('https://www.rtbf.be/a/1')}?oc=5",
+            "Coopération policière « renforcée »",
+            "RTBF",
+            "https://www.rtbf.be",
+            "Sun, 02 Mar 2025 21:00:00 +0100",
+        )
+    )
     links = read_results("google_news", body, RESULTS_URL)
     assert [link.url for link in links] == [wrapped_link, "https://www.rtbf.be/a/1"]
     first, second = (link.hints for link in links)
@@ -80,8 +89,16 @@ def test_items_become_links_with_title_date_language_and_outlet():
 
 def test_arabic_results_keep_their_text():
     link = f"https://news.google.com/rss/articles/{NEW_ID}"
-    body = rss(item(link, "تعاون أمني بين المغرب وبلجيكا", "هسبريس", "https://www.hespress.com",
-                    "Mon, 03 Mar 2025 08:15:00 GMT"), language="ar")  # fmt: skip
+    body = rss(
+        item(
+            link,
+            "تعاون أمني بين المغرب وبلجيكا",
+            "هسبريس",
+            "https://www.hespress.com",
+            "Mon, 03 Mar 2025 08:15:00 GMT",
+        ),
+        language="ar",
+    )
     (result,) = read_results("google_news", body, RESULTS_URL)
     assert result.hints.title == "تعاون أمني بين المغرب وبلجيكا"
     assert result.hints.site_name == "هسبريس"
@@ -114,14 +131,18 @@ def test_no_results_is_an_empty_list():
     [
         (b"", "did not answer with RSS: an empty body"),
         (b"Too Many Requests", "did not answer with RSS: 'Too Many Requests'"),
-        (b"<!DOCTYPE html><html><head><title>Before you continue to Google</title></head>"
-         b"<body><form action='https://consent.google.com/save'></form></body></html>",
-         "did not answer with RSS: 'Before you continue to Google'"),
-        (b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>cut',
-         "answered with broken RSS"),
+        (
+            b"<!DOCTYPE html><html><head><title>Before you continue to Google</title></head>"
+            b"<body><form action='https://consent.google.com/save'></form></body></html>",
+            "did not answer with RSS: 'Before you continue to Google'",
+        ),
+        (
+            b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>cut',
+            "answered with broken RSS",
+        ),
         (b'{"error": "not rss"}', "did not answer with RSS"),
     ],
-)  # fmt: skip
+)
 def test_anything_but_rss_is_malformed(body, says):
     with pytest.raises(MalformedResults, match="Google News") as caught:
         read_results("google_news", body, RESULTS_URL)

@@ -21,24 +21,33 @@ def sent(provider: str, query: str) -> str:
 
 def test_tokens_keep_phrases_and_parentheses():
     assert tokens('"Mocro Maffia" AND (drugs OR cocaïne) -"Ligue 1"') == [
-        '"Mocro Maffia"', "AND", "(", "drugs", "OR", "cocaïne", ")", '-"Ligue 1"'
-    ]  # fmt: skip
+        '"Mocro Maffia"',
+        "AND",
+        "(",
+        "drugs",
+        "OR",
+        "cocaïne",
+        ")",
+        '-"Ligue 1"',
+    ]
 
 
 @pytest.mark.parametrize(
     ("query", "google", "bing", "gdelt"),
     [
-        (TOPIC_QUERY, '"Maroc" "Belgique" (police OR terrorisme)', TOPIC_QUERY,
-         '"Maroc" "Belgique" (police OR terrorisme)'),
-        ("Marokko OR België", "Marokko OR België", "Marokko OR België",
-         "(Marokko OR België)"),
+        (
+            TOPIC_QUERY,
+            '"Maroc" "Belgique" (police OR terrorisme)',
+            TOPIC_QUERY,
+            '"Maroc" "Belgique" (police OR terrorisme)',
+        ),
+        ("Marokko OR België", "Marokko OR België", "Marokko OR België", "(Marokko OR België)"),
         ("Maroc NOT football", "Maroc -football", "Maroc NOT football", "Maroc -football"),
         ('Maroc NOT "Ligue 1"', 'Maroc -"Ligue 1"', 'Maroc NOT "Ligue 1"', 'Maroc -"Ligue 1"'),
         ("المغرب AND بلجيكا", "المغرب بلجيكا", "المغرب AND بلجيكا", "المغرب بلجيكا"),
-        ("  extradition   Maroc ", "extradition Maroc", "extradition Maroc",
-         "extradition Maroc"),
+        ("  extradition   Maroc ", "extradition Maroc", "extradition Maroc", "extradition Maroc"),
     ],
-)  # fmt: skip
+)
 def test_each_provider_gets_its_own_syntax(query, google, bing, gdelt):
     assert sent("google_news", query) == google
     assert sent("bing_news", query) == bing

@@ -70,8 +70,9 @@ def server() -> Iterator[tuple[str, list[float]]]:
 def test_fast_answers_do_not_shorten_a_rate_limited_slot(server):
     url, arrivals = server
     script = CRAWL.format(requests=REQUESTS, delay=DELAY)
-    result = subprocess.run([sys.executable, "-c", script, url], capture_output=True,
-                            text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", script, url], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert len(arrivals) == REQUESTS
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]

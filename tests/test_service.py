@@ -57,9 +57,11 @@ class Receiver:
     def count(self, url: str) -> int:
         with self.arrived:
             return sum(
-                1 for _, payload in self.deliveries
-                for match in payload.get("matches", []) if match["article"]["url"] == url
-            )  # fmt: skip
+                1
+                for _, payload in self.deliveries
+                for match in payload.get("matches", [])
+                if match["article"]["url"] == url
+            )
 
     def wait_for(self, url: str) -> bool:
         with self.arrived:
@@ -78,10 +80,20 @@ class Service:
         env = {**os.environ, "HOOK_SECRET": SECRET}
         with log.open("a") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "newswatch", "--config", str(config),
-                 "--database", database_url, "run"],
-                stdout=out, stderr=subprocess.STDOUT, env=env,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    "-m",
+                    "newswatch",
+                    "--config",
+                    str(config),
+                    "--database",
+                    database_url,
+                    "run",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
 
     def signal(self, number: int) -> int:
         self.process.send_signal(number)
@@ -97,8 +109,9 @@ def setup(tmp_path):
     started: list[Service] = []
     with NewsSite() as site:
         sources = [s for s in site.sources() if s["name"] in ("brussels-times", "le-soir")]
-        config = write_config(tmp_path / "newswatch.toml", sources, interval="2s",
-                              extraction_workers=0)  # fmt: skip
+        config = write_config(
+            tmp_path / "newswatch.toml", sources, interval="2s", extraction_workers=0
+        )
         with config.open("a") as toml:
             toml.write(f"""
 [service]

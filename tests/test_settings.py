@@ -52,9 +52,17 @@ def test_default_config_writes_the_defaults_the_readme_documents():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert 'workers = "auto"' in readme and "(one per core)" in readme
     assert "extraction processes (one per core by default" in readme
-    names = ("max_page_bytes", "download_timeout", "concurrency", "per_domain_concurrency",
-             "retries", "max_articles_per_source", "retry_schedule", "download_delay",
-             "extraction_workers")  # fmt: skip
+    names = (
+        "max_page_bytes",
+        "download_timeout",
+        "concurrency",
+        "per_domain_concurrency",
+        "retries",
+        "max_articles_per_source",
+        "retry_schedule",
+        "download_delay",
+        "extraction_workers",
+    )
     for name in names:
         assert getattr(settings.crawl, name) == getattr(without.crawl, name), name
         assert getattr(CrawlOptions(), name) == getattr(without.crawl, name), name
@@ -118,8 +126,10 @@ def test_command_line_prints_config_errors_without_a_traceback(tmp_path):
     path = write(tmp_path, '[[sources]]\nname = "x"\nkind = "feed"\n')
     result = subprocess.run(
         [sys.executable, "-m", "newswatch", "--config", str(path), "crawl"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert f"config error: {path}: sources[0].urls: give the source's" in result.stderr
     assert "Traceback" not in result.stderr
@@ -132,8 +142,11 @@ def test_missing_file_is_a_config_error(tmp_path):
 
 
 def test_example_alerts_config_is_valid():
-    env = {"NEWSWATCH_WEBHOOK_SECRET": "s", "NEWSWATCH_SMTP_USER": "u",
-           "NEWSWATCH_SMTP_PASSWORD": "p"}  # fmt: skip
+    env = {
+        "NEWSWATCH_WEBHOOK_SECRET": "s",
+        "NEWSWATCH_SMTP_USER": "u",
+        "NEWSWATCH_SMTP_PASSWORD": "p",
+    }
     settings = load_settings(ROOT / "config" / "examples" / "alerts.toml", env=env)
     assert {rule.name for rule in settings.alerts.rules} >= {"mocro-maffia", "aktionsplan"}
 
@@ -172,8 +185,12 @@ def test_web_names_and_base_url_are_read_and_checked(tmp_path):
         assert f"web.allowed_hosts[{index}]: must be a host name such as" in text
     assert "web.base_url: must be the http(s) address clients use" in text
     assert "web.base: unknown key (did you mean 'base_url'?)" in text
-    for bad in ["ftp://news.example.org", "https://user:pw@news.example.org", "news.example.org",
-                "https://news.example.org:port"]:  # fmt: skip
+    for bad in [
+        "ftp://news.example.org",
+        "https://user:pw@news.example.org",
+        "news.example.org",
+        "https://news.example.org:port",
+    ]:
         with pytest.raises(ConfigError, match=r"web\.base_url: must be"):
             load_settings(write(tmp_path, f'[web]\nbase_url = "{bad}"\n'), env={})
 
@@ -254,9 +271,11 @@ nl = 'Marokko AND België AND politie'
     settings = load_settings(path, env={})
     names = [source.name for source in settings.sources]
     assert names == [
-        "be-ma-security-google-news-fr", "be-ma-security-gdelt-fr",
-        "be-ma-security-google-news-nl", "be-ma-security-gdelt-nl",
-    ]  # fmt: skip
+        "be-ma-security-google-news-fr",
+        "be-ma-security-gdelt-fr",
+        "be-ma-security-google-news-nl",
+        "be-ma-security-gdelt-nl",
+    ]
     google_fr, gdelt_fr, _, gdelt_nl = settings.sources
     assert all(source.kind == "search" for source in settings.sources)
     assert all(source.tags == ("be-ma-security",) for source in settings.sources)
@@ -325,8 +344,9 @@ query = "Maroc"
 """,
     )
     assert "sources[0].provider: a search source needs one of google_news, bing_news" in text
-    assert ("sources[1].provider: must be one of google_news, bing_news, gdelt "
-            "(got 'yahoo_news')") in text  # fmt: skip
+    assert (
+        "sources[1].provider: must be one of google_news, bing_news, gdelt (got 'yahoo_news')"
+    ) in text
     assert "sources[2].query: must be a non-empty query" in text
     assert "sources[3].query: a search source needs a query" in text
     assert "sources[4].url: a search source has no address of its own" in text
@@ -436,8 +456,10 @@ def test_command_line_prints_search_config_errors_without_a_traceback(tmp_path):
     path = write(tmp_path, '[[sources]]\nname = "x"\nkind = "search"\nquery = "Maroc"\n')
     result = subprocess.run(
         [sys.executable, "-m", "newswatch", "--config", str(path), "crawl"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert f"config error: {path}: sources[0].provider: a search source needs one of" in (
         result.stderr
@@ -457,8 +479,11 @@ def test_config_is_looked_for_in_the_documented_order(tmp_path, monkeypatch):
     assert f"./config/newswatch.toml, {xdg / 'newswatch' / 'newswatch.toml'} " in line
     assert f"(working directory {work})" in line and "--config FILE or $NEWSWATCH_CONFIG" in line
     found = []
-    for place in (xdg / "newswatch" / "newswatch.toml", Path("config/newswatch.toml"),
-                  Path("newswatch.toml")):  # fmt: skip
+    for place in (
+        xdg / "newswatch" / "newswatch.toml",
+        Path("config/newswatch.toml"),
+        Path("newswatch.toml"),
+    ):
         place.parent.mkdir(parents=True, exist_ok=True)
         place.write_text("", encoding="utf-8")
         location = locate_config(None, env)
@@ -482,8 +507,9 @@ def test_the_checkout_config_is_found_from_the_repository_root(tmp_path, monkeyp
     monkeypatch.chdir(ROOT)  # where `make run` runs `newswatch crawl`
     location = locate_config(None, {"XDG_CONFIG_HOME": str(tmp_path)})
     assert (location.path, location.origin) == (
-        Path("config/newswatch.toml"), "found as ./config/newswatch.toml"
-    )  # fmt: skip
+        Path("config/newswatch.toml"),
+        "found as ./config/newswatch.toml",
+    )
 
 
 def test_durations_and_sizes_that_make_no_sense_are_refused_one_line_each(tmp_path):
@@ -522,9 +548,12 @@ interval = "-30m"
         load_settings(sizes, env={})
     assert "units: B, KB, MB, GB, KiB, MiB, GiB" in str(caught.value)
     assert load_settings(write(tmp_path, '[crawl]\nmax_page_size = "512KiB"\n'), env={}).crawl
-    assert load_settings(
-        write(tmp_path, '[crawl]\nmax_page_size = "1GiB"\n'), env={}
-    ).crawl.max_page_bytes == 2**30  # fmt: skip
+    assert (
+        load_settings(
+            write(tmp_path, '[crawl]\nmax_page_size = "1GiB"\n'), env={}
+        ).crawl.max_page_bytes
+        == 2**30
+    )
 
 
 # Runs the command line with the PostgreSQL driver made impossible to import, as on a
@@ -542,8 +571,10 @@ def test_postgresql_without_its_driver_says_what_to_install(tmp_path):
     def without_driver(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-c", WITHOUT_PSYCOPG, *args],
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     path = write(tmp_path, '[storage]\ndatabase_url = "postgresql://newswatch@db.example/n"\n')
     from_file = without_driver("--config", str(path), "crawl")

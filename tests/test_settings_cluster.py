@@ -31,10 +31,19 @@ def test_without_the_section_nothing_changes():
 
 
 def test_the_section_is_read_and_env_overrides_the_redis_url():
-    settings = parse({"storage": POSTGRES, "cluster": {
-        "redis_url": "redis://queue.example:6380/2", "prefix": "desk-1", "heartbeat": "1s",
-        "worker_timeout": "5s", "dedupe_window": "2h", "run_timeout": "10m",
-    }})  # fmt: skip
+    settings = parse(
+        {
+            "storage": POSTGRES,
+            "cluster": {
+                "redis_url": "redis://queue.example:6380/2",
+                "prefix": "desk-1",
+                "heartbeat": "1s",
+                "worker_timeout": "5s",
+                "dedupe_window": "2h",
+                "run_timeout": "10m",
+            },
+        }
+    )
     assert settings.cluster == ClusterOptions(
         "redis://queue.example:6380/2", "desk-1", 1.0, 5.0, 7200.0, 600.0
     )
@@ -51,10 +60,18 @@ def test_cluster_flag_without_a_section_takes_the_defaults():
 
 
 def test_problems_name_their_keys():
-    found = problems({"storage": POSTGRES, "cluster": {
-        "redis_url": "http://queue.example", "heartbeat": "2s", "worker_timeout": "3s",
-        "prefix": "a b", "extra": 1,
-    }})  # fmt: skip
+    found = problems(
+        {
+            "storage": POSTGRES,
+            "cluster": {
+                "redis_url": "http://queue.example",
+                "heartbeat": "2s",
+                "worker_timeout": "3s",
+                "prefix": "a b",
+                "extra": 1,
+            },
+        }
+    )
     text = "\n".join(found)
     assert "test.toml: cluster.redis_url: must be a redis://host:port/db address" in text
     assert "cluster.worker_timeout: must be at least twice the heartbeat (2s)" in text

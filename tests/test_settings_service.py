@@ -26,15 +26,25 @@ def test_defaults_hold_the_crawl_interval_inside_the_band():
 
 
 def test_service_keys_are_read():
-    settings = parse({
-        "service": {
-            "workers": 3, "min_interval": "1m", "max_interval": "2h", "adaptive": False,
-            "jitter": 0.2, "alerts_interval": "30s", "admin_channel": "console",
-            "failing_after": 5, "quiet_factor": 10, "quiet_after": "2d", "stop_timeout": "10s",
-            "timezone": "Europe/Brussels",
-        },
-        "sources": [{**SOURCE, "cron": "*/15 6-22 * * *"}],
-    })  # fmt: skip
+    settings = parse(
+        {
+            "service": {
+                "workers": 3,
+                "min_interval": "1m",
+                "max_interval": "2h",
+                "adaptive": False,
+                "jitter": 0.2,
+                "alerts_interval": "30s",
+                "admin_channel": "console",
+                "failing_after": 5,
+                "quiet_factor": 10,
+                "quiet_after": "2d",
+                "stop_timeout": "10s",
+                "timezone": "Europe/Brussels",
+            },
+            "sources": [{**SOURCE, "cron": "*/15 6-22 * * *"}],
+        }
+    )
     service = settings.service
     assert (service.workers, service.alerts_interval, service.stop_timeout) == (3, 30, 10)
     assert (service.polling.min_interval, service.polling.max_interval) == (60, 7200)
@@ -46,22 +56,36 @@ def test_service_keys_are_read():
 
 def test_every_service_problem_is_named_with_its_key():
     with pytest.raises(ConfigError) as raised:
-        parse({
-            "service": {
-                "min_interval": "2h", "max_interval": "1h", "jitter": 0.9,
-                "admin_channel": "pager", "workers": 0, "timezone": "Mars/Olympus",
-                "poll": 1,
-            },
-            "sources": [
-                {**SOURCE, "cron": "every monday"},
-                {**SOURCE, "name": "b", "cron": "0 * * * *", "interval": "5m"},
-            ],
-        })  # fmt: skip
+        parse(
+            {
+                "service": {
+                    "min_interval": "2h",
+                    "max_interval": "1h",
+                    "jitter": 0.9,
+                    "admin_channel": "pager",
+                    "workers": 0,
+                    "timezone": "Mars/Olympus",
+                    "poll": 1,
+                },
+                "sources": [
+                    {**SOURCE, "cron": "every monday"},
+                    {**SOURCE, "name": "b", "cron": "0 * * * *", "interval": "5m"},
+                ],
+            }
+        )
     keys = [problem.key for problem in raised.value.problems]
-    assert sorted(keys) == sorted([
-        "service.poll", "service.max_interval", "service.jitter", "service.admin_channel",
-        "service.workers", "service.timezone", "sources[0].cron", "sources[1].cron",
-    ])  # fmt: skip
+    assert sorted(keys) == sorted(
+        [
+            "service.poll",
+            "service.max_interval",
+            "service.jitter",
+            "service.admin_channel",
+            "service.workers",
+            "service.timezone",
+            "sources[0].cron",
+            "sources[1].cron",
+        ]
+    )
     text = "\n".join(raised.value.lines())
     assert "no channel named 'pager' (known: console)" in text
     assert "give interval or cron, not both" in text

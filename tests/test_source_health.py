@@ -112,8 +112,9 @@ def test_every_configured_source_once_by_name_never_run_included(engine):
         # a file kept only to read the archive configures none: every stored source
         none_configured = source_health(session, ())
         query = select(CrawlRun.source_id, CrawlRun.finished_at).order_by(CrawlRun.id)
-        ended = {name: [at for owner, at in session.execute(query) if owner == ids[name]]
-                 for name in ids}  # fmt: skip
+        ended = {
+            name: [at for owner, at in session.execute(query) if owner == ids[name]] for name in ids
+        }
     assert [(s.name, s.health, s.reason) for s in found] == [
         ("a", "ok", ""),
         ("b", "failing", f"2 failed runs in a row: {DNS}"),
@@ -134,9 +135,18 @@ def test_the_services_schedule_is_read_with_the_runs(engine):
         ids = sync_sources(session, configured("a"))
         runs.finish_run(session, runs.start_run(session, ids["a"]), OK)
         later = datetime.now(UTC) + timedelta(minutes=1)  # assessed after the run
-        schedule.save(session, Schedule(ids["a"], 600.0, later + timedelta(minutes=10), later,
-                                        health="quiet", health_since=later,
-                                        health_detail="nothing new for 3 d"))  # fmt: skip
+        schedule.save(
+            session,
+            Schedule(
+                ids["a"],
+                600.0,
+                later + timedelta(minutes=10),
+                later,
+                health="quiet",
+                health_since=later,
+                health_detail="nothing new for 3 d",
+            ),
+        )
         (found,) = source_health(session, configured("a"))
     assert (found.health, found.reason, found.since) == ("quiet", "nothing new for 3 d", later)
     assert found.interval_seconds == 600.0 and found.next_due_at == later + timedelta(minutes=10)
@@ -148,8 +158,10 @@ def test_the_services_schedule_is_read_with_the_runs(engine):
 def shown(config: Path, url: str) -> dict[str, dict[str, tuple[str, str]]]:
     """{surface: {source: (health, its row as text)}} for `status`, `sources` and the web."""
     surfaces = {}
-    for command, pattern in (("status", rf"^(\S+)\s+({STATES})\s"),
-                             ("sources", rf"^(\S+)\s+\S*\s+({STATES})\s")):  # fmt: skip
+    for command, pattern in (
+        ("status", rf"^(\S+)\s+({STATES})\s"),
+        ("sources", rf"^(\S+)\s+\S*\s+({STATES})\s"),
+    ):
         result = CliRunner().invoke(cli, ["--config", str(config), "--database", url, command])
         assert result.exit_code == 0, result.output
         lines = result.output.splitlines()[1:]
@@ -167,8 +179,10 @@ def shown(config: Path, url: str) -> dict[str, dict[str, tuple[str, str]]]:
         engine.dispose()
     surfaces["web"] = {}
     for row in re.findall(r'<tr class="health-[^"]*">(.*?)</tr>', page, re.S):
-        cells = [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
-                 for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]  # fmt: skip
+        cells = [
+            html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
         surfaces["web"][cells[0]] = (cells[2], " ".join(cells))
     return surfaces
 
@@ -219,14 +233,25 @@ def test_failing_after_the_configured_number_of_failed_crawls_everywhere(tmp_pat
 def test_a_service_round_where_every_lookup_failed_is_flaky_everywhere(tmp_path):
     url = f"sqlite:///{tmp_path / 'newswatch.db'}"
     names = ("gone-a", "gone-b")
-    config = write_config(tmp_path / "newswatch.toml", [
-        {"name": name, "kind": "feed", "url": f"http://{name}.invalid/feed"} for name in names
-    ])  # fmt: skip
+    config = write_config(
+        tmp_path / "newswatch.toml",
+        [{"name": name, "kind": "feed", "url": f"http://{name}.invalid/feed"} for name in names],
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "newswatch", "-v", "--config", str(config), "--database", url,
-         "run"],
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "newswatch",
+            "-v",
+            "--config",
+            str(config),
+            "--database",
+            url,
+            "run",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     watchdog = threading.Timer(WAIT, process.kill)
     watchdog.start()
     settled, log = set(), []

@@ -54,12 +54,25 @@ def feeds_of(config: Path) -> dict[str, Source]:
 
 @pytest.fixture
 def config(tmp_path) -> Path:
-    return write_config(tmp_path / "newswatch.toml", [
-        {"name": "tagesschau", "kind": "feed", "url": "https://www.tagesschau.de/xml/rss2",
-         "language": "de", "tags": ["de", "press"]},
-        {"name": "le360", "kind": "listing", "url": "https://fr.le360.ma/societe",
-         "link_selector": "h2 a", "tags": ["ma"]},
-    ])  # fmt: skip
+    return write_config(
+        tmp_path / "newswatch.toml",
+        [
+            {
+                "name": "tagesschau",
+                "kind": "feed",
+                "url": "https://www.tagesschau.de/xml/rss2",
+                "language": "de",
+                "tags": ["de", "press"],
+            },
+            {
+                "name": "le360",
+                "kind": "listing",
+                "url": "https://fr.le360.ma/societe",
+                "link_selector": "h2 a",
+                "tags": ["ma"],
+            },
+        ],
+    )
 
 
 @pytest.fixture
@@ -99,16 +112,39 @@ def test_import_adds_feeds_with_folders_as_tags_and_the_config_loads(config, rea
 
 
 def test_round_trip_export_then_import_gives_the_same_feeds_and_tags(tmp_path):
-    config = write_config(tmp_path / "newswatch.toml", [
-        {"name": "tagesschau", "kind": "feed", "url": "https://www.tagesschau.de/xml/rss2",
-         "language": "de", "tags": ["de", "press"]},
-        {"name": "le-soir", "kind": "feed", "url": "https://www.lesoir.be/rss?a=1&b=<2>",
-         "language": "fr", "tags": ["Belgique", "presse écrite"]},
-        {"name": "hln", "kind": "feed", "url": "https://www.hln.be/rss.xml", "tags": ["Belgique"]},
-        {"name": "brussels-times", "kind": "feed", "url": "https://www.brusselstimes.com/feed"},
-        {"name": "le360", "kind": "listing", "url": "https://fr.le360.ma/societe",
-         "link_selector": "h2 a", "tags": ["ma"]},
-    ])  # fmt: skip
+    config = write_config(
+        tmp_path / "newswatch.toml",
+        [
+            {
+                "name": "tagesschau",
+                "kind": "feed",
+                "url": "https://www.tagesschau.de/xml/rss2",
+                "language": "de",
+                "tags": ["de", "press"],
+            },
+            {
+                "name": "le-soir",
+                "kind": "feed",
+                "url": "https://www.lesoir.be/rss?a=1&b=<2>",
+                "language": "fr",
+                "tags": ["Belgique", "presse écrite"],
+            },
+            {
+                "name": "hln",
+                "kind": "feed",
+                "url": "https://www.hln.be/rss.xml",
+                "tags": ["Belgique"],
+            },
+            {"name": "brussels-times", "kind": "feed", "url": "https://www.brusselstimes.com/feed"},
+            {
+                "name": "le360",
+                "kind": "listing",
+                "url": "https://fr.le360.ma/societe",
+                "link_selector": "h2 a",
+                "tags": ["ma"],
+            },
+        ],
+    )
     exported = tmp_path / "export.opml"
     result = newswatch(config, "sources", "export", "--format", "opml", "-o", str(exported))
     assert result.exit_code == 0, result.output
@@ -135,8 +171,9 @@ def test_export_escapes_attributes_and_writes_opml_to_stdout(tmp_path):
     outline = ET.fromstring(data).find("body/outline/outline")
     assert outline.get("xmlUrl") == 'https://x.example/f?q="1"&r=<2>'
     assert outline.get("text") == "a&b" and outline.get("category") == "a & b"
-    config = write_config(tmp_path / "c.toml", [{"name": "x", "kind": "feed",
-                                                 "url": "https://x.example/feed"}])  # fmt: skip
+    config = write_config(
+        tmp_path / "c.toml", [{"name": "x", "kind": "feed", "url": "https://x.example/feed"}]
+    )
     result = newswatch(config, "sources", "export")
     assert result.exit_code == 0, result.output
     assert ET.fromstring(result.stdout_bytes).find("body/outline").get("xmlUrl") == (
@@ -190,8 +227,10 @@ def test_a_second_import_adds_nothing(config, reader_opml):
 
 def test_a_feed_already_configured_under_another_name_is_skipped(config, tmp_path):
     opml = tmp_path / "one.opml"
-    opml.write_text('<opml version="2.0"><body><outline type="rss" text="Tagesschau 20 Uhr" '
-                    'xmlUrl="https://www.tagesschau.de/xml/rss2"/></body></opml>')  # fmt: skip
+    opml.write_text(
+        '<opml version="2.0"><body><outline type="rss" text="Tagesschau 20 Uhr" '
+        'xmlUrl="https://www.tagesschau.de/xml/rss2"/></body></opml>'
+    )
     before = config.read_bytes()
     result = newswatch(config, "sources", "import", str(opml))
     assert result.exit_code == 0, result.output

@@ -80,9 +80,13 @@ def test_feed_declared_utf8_but_sent_as_windows_1252_keeps_its_umlauts():
 
 @pytest.mark.parametrize(
     "body",
-    [b"<rss version='2.0'><channel><item><title>cut off", b"<html><body>Not found</body></html>",
-     b"", b"\x00\x01garbage"],
-)  # fmt: skip
+    [
+        b"<rss version='2.0'><channel><item><title>cut off",
+        b"<html><body>Not found</body></html>",
+        b"",
+        b"\x00\x01garbage",
+    ],
+)
 def test_malformed_feed_raises_with_a_reason(body):
     with pytest.raises(MalformedFeed) as caught:
         read_feed(body, "https://example.be/broken.xml")
@@ -90,15 +94,24 @@ def test_malformed_feed_raises_with_a_reason(body):
 
 
 def test_a_json_feed_is_read_like_any_feed():
-    body = json.dumps({
-        "version": "https://jsonfeed.org/version/1.1", "title": "Het nieuws", "language": "nl-BE",
-        "items": [
-            {"id": "1", "url": "/a", "title": "  Politie  en  DGST ", "date_published":
-             "2026-12-01T09:00:00+01:00", "authors": [{"name": "An Peeters"}]},
-            {"id": "2", "external_url": "https://elders.be/b", "summary": "Kort"},
-            {"id": "3", "content_text": "no address: not a link"},
-        ],
-    }).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "Het nieuws",
+            "language": "nl-BE",
+            "items": [
+                {
+                    "id": "1",
+                    "url": "/a",
+                    "title": "  Politie  en  DGST ",
+                    "date_published": "2026-12-01T09:00:00+01:00",
+                    "authors": [{"name": "An Peeters"}],
+                },
+                {"id": "2", "external_url": "https://elders.be/b", "summary": "Kort"},
+                {"id": "3", "content_text": "no address: not a link"},
+            ],
+        }
+    ).encode()
     reading = read_feed(body, "https://nieuws.be/feed.json", "application/feed+json")
     assert [link.url for link in reading.links] == ["https://nieuws.be/a", "https://elders.be/b"]
     first = reading.links[0].hints

@@ -46,8 +46,13 @@ def test_a_local_run_saves_validators_only_when_the_crawl_finished(engine):
     for reason, saved in (("shutdown", False), ("finished", True)):
         run = local_run(engine)
         url = f"https://plain.example/feed?{reason}"
-        fetch = {"url": url, "source_id": run.context.source_ids["plain"], "status": 200,
-                 "etag": '"v1"', "last_modified": None}  # fmt: skip
+        fetch = {
+            "url": url,
+            "source_id": run.context.source_ids["plain"],
+            "status": 200,
+            "etag": '"v1"',
+            "last_modified": None,
+        }
         run.keep_validators(fetch, {"source": "plain"})
         run.finished(reason)
         with run.context.sessions() as session:

@@ -23,11 +23,21 @@ OTHER_TEXT = "Im Hafen von Antwerpen fanden Zöllner erneut Kokain in einem Bana
 def make(url: str, text: str = TEXT, **fields) -> items.Article:
     """An article as extraction hands it over: hashed and fingerprinted (no cited links)."""
     base = dict(
-        source="tagesschau", url=url, link_key=url, title="Aktionsplan", author=None,
-        published_at=datetime(2026, 11, 24, 8, tzinfo=UTC), language="de", text=text,
-        lead=None, site_name=None, image_url=None, content_hash=content_hash(text),
-        fetched_at=datetime(2026, 11, 24, 9, tzinfo=UTC), fingerprint=fingerprint(text),
-    )  # fmt: skip
+        source="tagesschau",
+        url=url,
+        link_key=url,
+        title="Aktionsplan",
+        author=None,
+        published_at=datetime(2026, 11, 24, 8, tzinfo=UTC),
+        language="de",
+        text=text,
+        lead=None,
+        site_name=None,
+        image_url=None,
+        content_hash=content_hash(text),
+        fetched_at=datetime(2026, 11, 24, 9, tzinfo=UTC),
+        fingerprint=fingerprint(text),
+    )
     base.update(fields)
     return items.Article(**base)
 
@@ -37,9 +47,11 @@ def setup(engine):
     with factory() as session:
         ids = sync_sources(
             session,
-            [Source("tagesschau", "feed", ("https://t.example/rss",), "de"),
-             Source("le-soir", "feed", ("https://s.example/rss",), "fr")],
-        )  # fmt: skip
+            [
+                Source("tagesschau", "feed", ("https://t.example/rss",), "de"),
+                Source("le-soir", "feed", ("https://s.example/rss",), "fr"),
+            ],
+        )
     return factory, ids
 
 
@@ -77,9 +89,10 @@ def test_known_urls_include_the_link_that_led_to_an_article(engine):
     factory, ids = setup(engine)
     with factory() as session:
         placement.add_article(
-            session, ids["tagesschau"],
+            session,
+            ids["tagesschau"],
             make("https://t.example/canonical", link_key="https://t.example/amp-link"),
-        )  # fmt: skip
+        )
         found = articles.known_urls(
             session, ["https://t.example/canonical", "https://t.example/amp-link", "https://x/new"]
         )

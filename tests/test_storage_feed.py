@@ -19,13 +19,21 @@ def _fill(engine) -> list[int]:
     ids = []
     for number in range(20):
         when = T0 + timedelta(hours=number // 3)  # three articles per hour: ties to break
-        ids.append(add_article(engine, f"article {number}", f"body {number}", stored_at=when,
-                               source="hln" if number % 2 else "vrt"))  # fmt: skip
+        ids.append(
+            add_article(
+                engine,
+                f"article {number}",
+                f"body {number}",
+                stored_at=when,
+                source="hln" if number % 2 else "vrt",
+            )
+        )
     for number in range(3):
         ids.append(add_article(engine, f"undated {number}", f"undated body {number}"))
     with sessions(engine)() as session, session.begin():
-        session.execute(update(Article).where(Article.title.like("undated%"))
-                        .values(published_at=None))  # fmt: skip
+        session.execute(
+            update(Article).where(Article.title.like("undated%")).values(published_at=None)
+        )
     return ids
 
 
@@ -60,8 +68,17 @@ def test_filters(engine):
     with sessions(engine)() as session, session.begin():
         session.execute(update(Source).where(Source.name == "hln").values(tags=["be", "topic"]))
         article = session.get(Article, ids[4])
-        session.add(AlertMatch(rule="r", story_id=article.story_id, article_id=article.id,
-                               query="q", terms=[], snippets=[], title_highlights=[]))  # fmt: skip
+        session.add(
+            AlertMatch(
+                rule="r",
+                story_id=article.story_id,
+                article_id=article.id,
+                query="q",
+                terms=[],
+                snippets=[],
+                title_highlights=[],
+            )
+        )
 
     def titles(**where):
         with sessions(engine)() as session:
@@ -96,7 +113,8 @@ def test_iter_feed_pages_through_the_view_and_cuts_a_page_with_after_and_limit(e
             for batch in (1, 2, 500):
                 cut = feed.iter_feed(session, FeedFilter(), batch, after=after, limit=size)
                 assert [item.id for item in cut] == everything[start : start + size], (
-                    f"from {start}, {size} rows, read {batch} at a time")  # fmt: skip
+                    f"from {start}, {size} rows, read {batch} at a time"
+                )
         assert list(feed.iter_feed(session, FeedFilter(), limit=0)) == []
 
 

@@ -21,8 +21,17 @@ def make_sources(engine, *names: str) -> dict[str, int]:
         return sync_sources(session, wanted)
 
 
-def add_articles(engine, source_id: int, count: int, *, start: datetime = T0, step=3600,
-                 dated=True, author="A. Writer", chars=2000) -> None:  # fmt: skip
+def add_articles(
+    engine,
+    source_id: int,
+    count: int,
+    *,
+    start: datetime = T0,
+    step=3600,
+    dated=True,
+    author="A. Writer",
+    chars=2000,
+) -> None:
     """`count` articles, one every `step` seconds from `start`."""
     with sessions(engine)() as session, session.begin():
         for number in range(count):
@@ -31,12 +40,21 @@ def add_articles(engine, source_id: int, count: int, *, start: datetime = T0, st
             session.add(story)
             session.flush()
             url = f"https://s{source_id}.example/{when.timestamp():.0f}-{number}-{chars}"
-            session.add(Article(
-                source_id=source_id, url=url, link_key=url, title=f"t{number}",
-                text="x" * chars, author=author, published_at=when if dated else None,
-                content_hash=hashlib.sha256(url.encode()).hexdigest(), story_id=story.id,
-                stored_at=when, fetched_at=when,
-            ))  # fmt: skip
+            session.add(
+                Article(
+                    source_id=source_id,
+                    url=url,
+                    link_key=url,
+                    title=f"t{number}",
+                    text="x" * chars,
+                    author=author,
+                    published_at=when if dated else None,
+                    content_hash=hashlib.sha256(url.encode()).hexdigest(),
+                    story_id=story.id,
+                    stored_at=when,
+                    fetched_at=when,
+                )
+            )
 
 
 def test_state_round_trips_and_the_crawls_retry_after_survives_a_save(engine):
@@ -44,8 +62,9 @@ def test_state_round_trips_and_the_crawls_retry_after_survives_a_save(engine):
     make = sessions(engine)
     with make() as session:
         schedule.note_retry_after(session, ids["hln"], T0 + timedelta(hours=1))
-        state = Schedule(ids["hln"], 600.0, T0, T0, None, 2, None, "failing", T0,
-                         "3 failed runs", "ok", None)  # fmt: skip
+        state = Schedule(
+            ids["hln"], 600.0, T0, T0, None, 2, None, "failing", T0, "3 failed runs", "ok", None
+        )
         schedule.save(session, state)
     with make() as session:
         loaded = schedule.load(session)[ids["hln"]]
@@ -85,11 +104,13 @@ def test_runs_left_open_by_a_killed_crawl_are_closed(engine):
 def test_article_dates_samples_and_extraction_failures(engine):
     ids = make_sources(engine, "a")
     add_articles(engine, ids["a"], 3, step=3600)
-    add_articles(engine, ids["a"], 2, start=T0 + timedelta(days=1), dated=False, author=None,
-                 chars=100)  # fmt: skip
+    add_articles(
+        engine, ids["a"], 2, start=T0 + timedelta(days=1), dated=False, author=None, chars=100
+    )
     with sessions(engine)() as session:
-        runs.record_failure(session, source_id=ids["a"], run_id=None, url="u",
-                            reason="extraction", detail="no text")  # fmt: skip
+        runs.record_failure(
+            session, source_id=ids["a"], run_id=None, url="u", reason="extraction", detail="no text"
+        )
         dates = schedule.article_dates(session, ids["a"])
         samples = schedule.article_samples(session, ids["a"])
         failures = schedule.extraction_failures(session, ids["a"], None)

@@ -44,8 +44,10 @@ def test_postgresql_ands_words_finds_compounds_by_prefix_and_asks_accents():
     asked = tsquery_expression(Spelled(("dgst", "rabat")))
     assert asked.startswith("( 'dgst' & ( 'rabat' | 'ràbat' | ")  # spaced, every word asked
     assert " | ( 'dgstrabat' | 'dgstràbat' | " in asked  # joined
-    assert asked.endswith(" | 'd-':* | 'dg-':* | 'dgs-':* | 'dgst-':* | 'dgstr-':* | "
-                          "'dgstra-':* | 'dgstrab-':* | 'dgstraba-':*")  # fmt: skip
+    assert asked.endswith(
+        " | 'd-':* | 'dg-':* | 'dgs-':* | 'dgst-':* | 'dgstr-':* | "
+        "'dgstra-':* | 'dgstrab-':* | 'dgstraba-':*"
+    )
     assert "<->" not in asked  # a phrase would rebuild every hit's tsvector to check it
     surete = tsquery_expression(Spelled(("surete",), prefix=True))
     assert "'sûreté':*" in surete and "'surete':*" in surete and "'sûrêtè':*" not in surete
@@ -76,16 +78,33 @@ def archive(engine):
     add_article(engine, "Mocro-Maffia in Antwerpen", "Razzia tegen de Mocro-Maffia.")
     add_article(engine, "Mocro Maffia again", "Spaced spelling of the gang's name.")
     add_article(engine, "Joined", "De mocromaffia en de e-mail van de DGST.")
-    add_article(engine, "Aktions\u00adplan unterzeichnet", "Der Plan gegen Drogenhandel.",
-                source="tagesschau", language="de")  # fmt: skip
-    add_article(engine, "Hauptstraße gesperrt", "Die Polizei sperrt die Straße.",
-                source="tagesschau", language="de")  # fmt: skip
-    add_article(engine, "Rabat et Bruxelles", "La DGST et la Sûreté de l'État coopèrent.",
-                source="le-soir", language="fr")  # fmt: skip
-    add_article(engine, "Le cœur du dossier", "Au cœur de l'enquête.", source="le-soir",
-                language="fr")  # fmt: skip
-    add_article(engine, "تعاون أمني", "وقع المغرب وبلجيكا خطة عمل مشتركة", source="hespress",
-                language="ar")  # fmt: skip
+    add_article(
+        engine,
+        "Aktions\u00adplan unterzeichnet",
+        "Der Plan gegen Drogenhandel.",
+        source="tagesschau",
+        language="de",
+    )
+    add_article(
+        engine,
+        "Hauptstraße gesperrt",
+        "Die Polizei sperrt die Straße.",
+        source="tagesschau",
+        language="de",
+    )
+    add_article(
+        engine,
+        "Rabat et Bruxelles",
+        "La DGST et la Sûreté de l'État coopèrent.",
+        source="le-soir",
+        language="fr",
+    )
+    add_article(
+        engine, "Le cœur du dossier", "Au cœur de l'enquête.", source="le-soir", language="fr"
+    )
+    add_article(
+        engine, "تعاون أمني", "وقع المغرب وبلجيكا خطة عمل مشتركة", source="hespress", language="ar"
+    )
     return engine
 
 
@@ -103,7 +122,8 @@ def test_every_spelling_the_rules_accept_is_a_candidate(archive):
     assert found(archive, Spelled(("surete",))) == {"Rabat et Bruxelles"}
     # 'e-':* asks PostgreSQL for any hyphenated word starting "e-": e-mail too
     assert found(archive, Spelled(("etat",))) == {"Rabat et Bruxelles"} | (
-        set() if sqlite else {"Joined"})  # fmt: skip
+        set() if sqlite else {"Joined"}
+    )
     assert found(archive, Spelled(("straße",))) == {"Hauptstraße gesperrt"}
     assert found(archive, Spelled(("cœur",))) == {"Le cœur du dossier"}
     assert found(archive, Spelled(("المغرب",))) == {"تعاون أمني"}
@@ -122,8 +142,11 @@ def test_every_spelling_the_rules_accept_is_a_candidate(archive):
 
 def test_index_follows_inserts_updates_and_deletes(archive):
     with sessions(archive)() as session, session.begin():
-        session.execute(update(Article).where(Article.title == "Rabat et Bruxelles")
-                        .values(title="Rabat, Bruxelles et Tanger"))  # fmt: skip
+        session.execute(
+            update(Article)
+            .where(Article.title == "Rabat et Bruxelles")
+            .values(title="Rabat, Bruxelles et Tanger")
+        )
         session.execute(delete(Article).where(Article.title == "Mocro Maffia again"))
     assert found(archive, Spelled(("tanger",))) == {"Rabat, Bruxelles et Tanger"}
     assert found(archive, Spelled(("spaced",))) == set()
@@ -150,7 +173,8 @@ def test_relevance_puts_title_hits_first_and_pages_by_keyset(engine):
             after = page[-1][1]
         assert paged == [item.id for item, _ in ranked]
         assert search.rank_keys(session, where.search, [title, body]) == {
-            place.id: place.key for _, place in ranked if place.id in (title, body)}  # fmt: skip
+            place.id: place.key for _, place in ranked if place.id in (title, body)
+        }
         assert search.in_view(session, where, [title, body, twice + 1]) == {title, body}
         assert search.in_view(session, FeedFilter(languages=("fr",)), [title]) == set()
 
@@ -162,8 +186,7 @@ def test_a_ranked_cursor_round_trips_exactly(engine):
     with sessions(engine)() as session:
         first, second = search.ranked_page(session, where, limit=2)
         after = Ranked(float(repr(first[1].key)), first[1].id)
-        assert [item.id for item, _ in search.ranked_page(session, where, after)] == [
-            second[0].id]  # fmt: skip
+        assert [item.id for item, _ in search.ranked_page(session, where, after)] == [second[0].id]
 
 
 def test_sqlite_search_folds_accents(sqlite_url):
@@ -204,11 +227,13 @@ def test_migration_0005_downgrades_and_rebuilds_the_index(engine):
     add_article(engine, "Before the index", "Stored while search did not exist.")
     command.downgrade(alembic_config(engine), "0005-1")
     with sessions(engine)() as session:
-        tables = session.execute(text(
-            "SELECT name FROM sqlite_master WHERE name LIKE 'articles_fts%'"
-            if engine.dialect.name == "sqlite"
-            else "SELECT indexname FROM pg_indexes WHERE indexname = 'ix_articles_search'"
-        )).all()  # fmt: skip
+        tables = session.execute(
+            text(
+                "SELECT name FROM sqlite_master WHERE name LIKE 'articles_fts%'"
+                if engine.dialect.name == "sqlite"
+                else "SELECT indexname FROM pg_indexes WHERE indexname = 'ix_articles_search'"
+            )
+        ).all()
     assert tables == []
     migrate(engine)
     assert found(engine, Spelled(("stored", "while"))) == {"Before the index"}

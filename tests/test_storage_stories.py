@@ -56,10 +56,21 @@ ELSEWHERE = (
 def make(url: str, text: str, *, when: datetime = T0, language: str = "fr", title: str = "t"):
     """An article as extraction hands it over: hashed and fingerprinted (no cited links)."""
     return items.Article(
-        source="wire", url=url, link_key=url, title=title, author=None, published_at=when,
-        language=language, text=text, lead=None, site_name=None, image_url=None,
-        content_hash=content_hash(text), fetched_at=when, fingerprint=fingerprint(text),
-    )  # fmt: skip
+        source="wire",
+        url=url,
+        link_key=url,
+        title=title,
+        author=None,
+        published_at=when,
+        language=language,
+        text=text,
+        lead=None,
+        site_name=None,
+        image_url=None,
+        content_hash=content_hash(text),
+        fetched_at=when,
+        fingerprint=fingerprint(text),
+    )
 
 
 def setup(engine):
@@ -89,9 +100,10 @@ def test_a_translation_joins_the_story_and_says_why(engine):
     with factory() as session:
         first = placement.add_article(session, source, make("https://a.example/1", TEXT))
         german = placement.add_article(
-            session, source,
+            session,
+            source,
             make("https://c.example/3", GERMAN, when=T0 + timedelta(hours=5), language="de"),
-        )  # fmt: skip
+        )
         stored, _ = articles.get_article(session, german.article_id)
         counts = dict(session.execute(select(EvidenceCount.key, EvidenceCount.stories)).all())
     assert german.outcome is Outcome.NEW and german.story_id == first.story_id
@@ -108,9 +120,10 @@ def test_other_events_and_old_news_stay_apart(engine):
         first = placement.add_article(session, source, make("https://a.example/1", TEXT))
         other = placement.add_article(session, source, make("https://d.example/4", OTHER))
         late = placement.add_article(
-            session, source,
+            session,
+            source,
             make("https://c.example/5", GERMAN, when=T0 + timedelta(days=5), language="de"),
-        )  # fmt: skip
+        )
     assert len({first.story_id, other.story_id, late.story_id}) == 3
 
 
@@ -119,9 +132,10 @@ def test_stories_are_listed_with_size_outlets_and_languages(engine):
     with factory() as session:
         first = placement.add_article(session, source, make("https://a.example/1", TEXT))
         placement.add_article(
-            session, source,
+            session,
+            source,
             make("https://c.example/3", GERMAN, when=T0 + timedelta(hours=5), language="de"),
-        )  # fmt: skip
+        )
         placement.add_article(session, source, make("https://d.example/4", OTHER))
         listed = stories.list_stories(session)
         big = stories.list_stories(session, min_articles=2)
@@ -142,8 +156,9 @@ def test_stories_are_listed_by_their_latest_article_not_by_their_id(engine):
     # article counts from when it was fetched, and an old story gains a late copy.
     factory, source = setup(engine)
     copy = "(Belga)\n\n" + "\n\n".join(WIRE[:-1])
-    undated = replace(make("https://e.example/5", ELSEWHERE, when=T0 + timedelta(hours=1)),
-                      published_at=None)  # fmt: skip
+    undated = replace(
+        make("https://e.example/5", ELSEWHERE, when=T0 + timedelta(hours=1)), published_at=None
+    )
     with factory() as session:
         wire = placement.add_article(session, source, make("https://a.example/1", TEXT))
         old = placement.add_article(
@@ -169,8 +184,10 @@ def test_the_generated_evaluation_set_stays_above_its_floor(engine):
     factory, _ = setup(engine)
     labelled = generate(seed=11, events=15)
     with factory() as session:
-        ids = sync_sources(session, [Source(o, "feed", (f"https://{o}.example/",))
-                                     for o in {a.outlet for a in labelled}])  # fmt: skip
+        ids = sync_sources(
+            session,
+            [Source(o, "feed", (f"https://{o}.example/",)) for o in {a.outlet for a in labelled}],
+        )
         placed = []
         for number, article in enumerate(labelled):
             url = f"https://{article.outlet}.example/{number}"

@@ -114,8 +114,9 @@ def test_figures_differ_only_when_both_texts_give_figures():
 
 
 def _candidate(keys, total=20, language="en"):
-    return Candidate(article_id=7, story_id=3, shared=frozenset(keys), total_keys=total,
-                     language=language)  # fmt: skip
+    return Candidate(
+        article_id=7, story_id=3, shared=frozenset(keys), total_keys=total, language=language
+    )
 
 
 STRONG = ["pair:julien moinil", "acro:dgsn", "num:900000", "name:anvers", "name:rabat"]
@@ -140,8 +141,15 @@ def test_thin_or_weak_evidence_does_not_join():
 
 
 def test_german_nouns_prove_nothing_between_german_texts():
-    nouns = ["pair:tonnen kokain", "pair:euro bargeld", "name:durchsuchungen", "name:haft",
-             "name:kokain", "acro:bka", "num:1377000"]  # fmt: skip
+    nouns = [
+        "pair:tonnen kokain",
+        "pair:euro bargeld",
+        "name:durchsuchungen",
+        "name:haft",
+        "name:kokain",
+        "acro:bka",
+        "num:1377000",
+    ]
     assert assess(_candidate(nouns, language="de"), 30, {}, language="de") is None
     # shared across languages, capitalised words are names: German meets English on them
     names = ["pair:stefan brandt", "pair:olivier renard", "acro:bka", "num:1377000"]

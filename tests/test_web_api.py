@@ -85,7 +85,9 @@ def test_articles_newest_first_searched_and_paged(client, spec, site):
     assert found[0]["title_highlights"] == [[0, 11]]
     assert found[0]["snippet"]["highlights"] == [[4, 15]]
     assert {a["language"] for a in get(client, "/api/articles?lang=de&lang=ar")["items"]} == {
-        "de", "ar"}  # fmt: skip
+        "de",
+        "ar",
+    }
     pages, url = [], "/api/articles?source=hln"
     while url:
         page = get(client, url.removeprefix("http://localhost"))
@@ -93,7 +95,8 @@ def test_articles_newest_first_searched_and_paged(client, spec, site):
         url = page["next_url"]
     assert len(pages) == 1  # page size 50: all on one page
     assert get(client, "/api/articles?since=nope", 400) == {
-        "error": "since: 'nope' is not a date like 2026-11-29"}  # fmt: skip
+        "error": "since: 'nope' is not a date like 2026-11-29"
+    }
 
 
 def test_small_pages_chain_through_next(site):
@@ -150,8 +153,9 @@ def test_the_index_lists_every_described_endpoint(client, spec):
     listed = {(e["path"], e["method"].lower()) for e in index["endpoints"]}
     assert listed == {(path, method) for path, item in spec["paths"].items() for method in item}
     assert ("/api/stories", "get") in listed and ("/api/", "get") in listed
-    assert all(e["summary"] and e["url"] == "http://localhost" + e["path"]
-               for e in index["endpoints"])  # fmt: skip
+    assert all(
+        e["summary"] and e["url"] == "http://localhost" + e["path"] for e in index["endpoints"]
+    )
     assert index["openapi_url"] == "http://localhost/api/openapi.json"
     assert set(index) <= documented(spec, "Index")
 

@@ -21,10 +21,15 @@ from tests.web_fixtures import TOKEN, XSS_TITLE
 CHROMIUM = Path("/usr/bin/chromium")
 # As root in a container: no sandbox; and no background traffic to a network we lack.
 FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
-]  # fmt: skip
+]
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -57,8 +62,12 @@ def browser():
 def exposed_url(tmp_path_factory) -> Iterator[str]:
     """The same, but named news.example.org in [web]: as if a proxy showed it to the world."""
     for site in web_fixtures.site("sqlite", tmp_path_factory.mktemp("exposed")):
-        options = {"port": 0, "token": TOKEN, "hosts": ("news.example.org",),
-                   "base_url": "http://news.example.org"}  # fmt: skip
+        options = {
+            "port": 0,
+            "token": TOKEN,
+            "hosts": ("news.example.org",),
+            "base_url": "http://news.example.org",
+        }
         running = serve_in_thread(site.app(**options), WebOptions(**options))
         try:
             yield running.base_url
@@ -75,8 +84,9 @@ def watched(browser, base_url: str, expected: str | None = None) -> Iterator[Pag
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"),
-                                      dialog.dismiss()))  # fmt: skip
+    page.on(
+        "dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss())
+    )
     yield page
     problems = [p for p in problems if not (expected and expected in p)]
     # nothing ran and nothing was blocked: the policy leaves our own page whole

@@ -37,7 +37,8 @@ def test_jsonl_exports_every_article_of_the_view_not_one_page(client):
     assert {r["source"] for r in german} == {"tagesschau"} and len(german) == 2
     searched = client.get("/export.jsonl?q=aktionsplan").text.splitlines()
     assert [json.loads(line)["title"] for line in searched] == [
-        "Aktionsplan zwischen Belgien und Marokko"]  # fmt: skip
+        "Aktionsplan zwischen Belgien und Marokko"
+    ]
 
 
 def test_csv_has_the_cli_header_and_neutralises_formulas(client, site):

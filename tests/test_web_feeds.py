@@ -64,8 +64,10 @@ def test_rule_feed_has_one_entry_per_matched_story(client, site):
     assert entry.link == "https://hln.example/mocro"
     assert entry.summary == "snippet of mocro"
     assert entry.updated == "2026-11-29T17:00:00Z"  # when the rule matched
-    assert any(link.rel == "related" and link.href.endswith(f"/stories/{site.ids['story_mocro']}")
-               for link in entry.links)  # fmt: skip
+    assert any(
+        link.rel == "related" and link.href.endswith(f"/stories/{site.ids['story_mocro']}")
+        for link in entry.links
+    )
 
 
 def test_a_configured_rule_without_matches_is_an_empty_feed_and_unknown_is_404(client):
@@ -102,10 +104,16 @@ def test_hostile_titles_stay_text_in_the_feed(client, site):
 
 def test_writer_strips_characters_xml_forbids_and_keeps_ids_stable():
     moment = datetime(2026, 11, 29, tzinfo=UTC)
-    entry = atom.Entry(id=atom.story_entry_id(7), title="bell\x07 and \x00null\ufffe",
-                       updated=moment, link="https://x.example/a?b=1&c=2",
-                       related="http://localhost/stories/7", author="<b>",
-                       summary="]]> & <![CDATA[", language="not a language!")  # fmt: skip
+    entry = atom.Entry(
+        id=atom.story_entry_id(7),
+        title="bell\x07 and \x00null\ufffe",
+        updated=moment,
+        link="https://x.example/a?b=1&c=2",
+        related="http://localhost/stories/7",
+        author="<b>",
+        summary="]]> & <![CDATA[",
+        language="not a language!",
+    )
     document = atom.render(atom.Feed(atom.feed_id("k"), "t", "http://h/f", "http://h/", (entry,)))
     root = ET.fromstring(document)
     assert root.find("a:entry/a:title", NS).text == "bell  and  null "

@@ -52,20 +52,31 @@ def test_feed_lists_newest_first_with_outlet_language_and_story(client):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("lang=de", {"Mocromaffia: Festnahmen in Antwerpen",
-                     "Aktionsplan zwischen Belgien und Marokko"}),
-        ("source=le-soir", {"Mocro-Maffia: nouvelles arrestations à Anvers",
-                            "La Sûreté de l'État et la DGST coopèrent"}),
+        (
+            "lang=de",
+            {"Mocromaffia: Festnahmen in Antwerpen", "Aktionsplan zwischen Belgien und Marokko"},
+        ),
+        (
+            "source=le-soir",
+            {
+                "Mocro-Maffia: nouvelles arrestations à Anvers",
+                "La Sûreté de l'État et la DGST coopèrent",
+            },
+        ),
         ("tag=ma", {"تعاون أمني بين المغرب وبلجيكا"}),
         ("rule=dgst", {"La Sûreté de l'État et la DGST coopèrent"}),
-        ("since=2026-11-29T12:00:00&until=2026-11-29T14:00:00",
-         {"Mocromaffia: Festnahmen in Antwerpen", "Aktionsplan zwischen Belgien und Marokko"}),
+        (
+            "since=2026-11-29T12:00:00&until=2026-11-29T14:00:00",
+            {"Mocromaffia: Festnahmen in Antwerpen", "Aktionsplan zwischen Belgien und Marokko"},
+        ),
         # one row per story: its first article, or its first among those the filters keep
         ("rule=mocro-maffia&collapse=1", {"Mocro-Maffia: nieuwe arrestaties in Antwerpen"}),
-        ("lang=de&collapse=1", {"Mocromaffia: Festnahmen in Antwerpen",
-                                "Aktionsplan zwischen Belgien und Marokko"}),
+        (
+            "lang=de&collapse=1",
+            {"Mocromaffia: Festnahmen in Antwerpen", "Aktionsplan zwischen Belgien und Marokko"},
+        ),
     ],
-)  # fmt: skip
+)
 def test_filters(client, query, expected):
     from html import unescape
 
@@ -122,8 +133,11 @@ def test_story_page_shows_every_member_outlet_language_and_reason(client, site):
     html = page(client, f"/stories/{site.ids['story_mocro']}")
     text = html.text
     assert "3 articles from HLN, le-soir, tagesschau" in text
-    for reason in ["first", f"same text as article #{site.ids['mocro']}",
-                   f"near-duplicate of article #{site.ids['mocro']}"]:  # fmt: skip
+    for reason in [
+        "first",
+        f"same text as article #{site.ids['mocro']}",
+        f"near-duplicate of article #{site.ids['mocro']}",
+    ]:
         assert reason in text
     assert "nl" in text and "fr" in text and "de" in text
     assert "https://hln.example/mocro" in html.links

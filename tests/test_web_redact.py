@@ -26,22 +26,33 @@ SECRET = "B07XYZ/aBcDeFgHiJkLmNoPqRsTuVwX"
 @pytest.mark.parametrize(
     ("text", "shown"),
     [
-        (f"https://hooks.slack.com/services/T000/{SECRET}: [Errno 111] Connection refused",
-         "https://hooks.slack.com: [Errno 111] Connection refused"),
-        ("gave up after 9 attempts: https://acme.webhook.office.com/webhookb2/abc@def/"
-         "IncomingWebhook/123/456.", "gave up after 9 attempts: https://acme.webhook.office.com."),
-        ("unexpected ValueError: 'https://discord.com/api/webhooks/1/tok?wait=true'",
-         "unexpected ValueError: 'https://discord.com'"),
-        ("<urlopen error http://user:pw@[2001:db8::1]:8443/hook#frag>",
-         "<urlopen error http://[2001:db8::1]>"),
-        ("(https://a.example/x) and HTTPS://B.example:9/y, then",
-         "(https://a.example) and https://b.example, then"),
+        (
+            f"https://hooks.slack.com/services/T000/{SECRET}: [Errno 111] Connection refused",
+            "https://hooks.slack.com: [Errno 111] Connection refused",
+        ),
+        (
+            "gave up after 9 attempts: https://acme.webhook.office.com/webhookb2/abc@def/"
+            "IncomingWebhook/123/456.",
+            "gave up after 9 attempts: https://acme.webhook.office.com.",
+        ),
+        (
+            "unexpected ValueError: 'https://discord.com/api/webhooks/1/tok?wait=true'",
+            "unexpected ValueError: 'https://discord.com'",
+        ),
+        (
+            "<urlopen error http://user:pw@[2001:db8::1]:8443/hook#frag>",
+            "<urlopen error http://[2001:db8::1]>",
+        ),
+        (
+            "(https://a.example/x) and HTTPS://B.example:9/y, then",
+            "(https://a.example) and https://b.example, then",
+        ),
         ("http://[::1 broken", "http://(redacted) broken"),
         ("HTTP 500 <b>boom</b>", "HTTP 500 <b>boom</b>"),
         (None, None),
         ("", ""),
     ],
-)  # fmt: skip
+)
 def test_addresses_keep_only_scheme_and_host(text, shown):
     assert redact_urls(text) == shown
 
@@ -62,9 +73,11 @@ def failed(engine, closed_port):
     url = f"http://127.0.0.1:{closed_port}/services/T000/{SECRET}"
     document = {
         "channels": {"ops-webhook": {"kind": "webhook", "url": url, "secret_env": "HOOK"}},
-        "rules": [{"name": "mocro-maffia", "query": "Mocro*", "channels": ["ops-webhook"]},
-                  {"name": "dgst", "query": "DGST"}],
-    }  # fmt: skip
+        "rules": [
+            {"name": "mocro-maffia", "query": "Mocro*", "channels": ["ops-webhook"]},
+            {"name": "dgst", "query": "DGST"},
+        ],
+    }
     alerts, problems = parse_alert_settings(document, {"HOOK": "whsec_c2VjcmV0"})
     assert not problems
     now = datetime.now(UTC)
@@ -75,8 +88,14 @@ def failed(engine, closed_port):
     legacy = f"gave up after 3 attempts: {url}: timed out"
     with sessions(engine)() as session, session.begin():
         session.get(AlertDelivery, site.ids["delivery_sent"]).last_error = legacy
-        session.add(AlertAttempt(delivery_id=site.ids["delivery_sent"], attempted_at=now,
-                                 outcome="dead", detail=legacy))  # fmt: skip
+        session.add(
+            AlertAttempt(
+                delivery_id=site.ids["delivery_sent"],
+                attempted_at=now,
+                outcome="dead",
+                detail=legacy,
+            )
+        )
     with sessions(engine)() as session:
         stored = session.get(AlertDelivery, site.ids["delivery_dead"]).last_error
     # today the webhook channel stores the whole address (alerts/channels/webhook.py)

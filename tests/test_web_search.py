@@ -30,26 +30,66 @@ from tests.web_fixtures import T0
 
 # Besides the web fixtures' articles: spellings the index and the rules read differently.
 EXTRA = {
-    "spaced": ("hln", "nl", "Mocro Maffia opnieuw in het nieuws",
-               "De Mocro Maffia, gespatieerd geschreven: voor de regels een ander woord."),
-    "strasse": ("tagesschau", "de", "Sperrung der Hauptstraße", "Die Polizei sperrt die "
-                "Hauptstraße in Köln."),
+    "spaced": (
+        "hln",
+        "nl",
+        "Mocro Maffia opnieuw in het nieuws",
+        "De Mocro Maffia, gespatieerd geschreven: voor de regels een ander woord.",
+    ),
+    "strasse": (
+        "tagesschau",
+        "de",
+        "Sperrung der Hauptstraße",
+        "Die Polizei sperrt die Hauptstraße in Köln.",
+    ),
     "coeur": ("le-soir", "fr", "Au cœur de l'enquête", "Le cœur du dossier DGST."),
     "email": ("hln", "nl", "Nieuwe e-mail van de DGST", "De DGST stuurde een e-mail."),
     "soft": ("tagesschau", "de", "Aktions\u00adplan verlängert", "Der Aktions\u00adplan läuft."),
     "accents": ("le-soir", "fr", "Une solution préférée", "La solution préférée du juge."),
-}  # fmt: skip
+}
 # Every one must find on both backends exactly what the rule matcher finds.
 QUERIES = [
-    "mocromaffia", "Mocro-Maffia", "MOCRO-maffia", '"mocro maffia"', "mocro*", "Mocrom*",
-    "lang:nl", "lang:de AND antwerpen", "-lang:nl", "source:le-soir", "tag:be-ma-security",
-    "tag:ma OR tag:de", "title:DGST", "text:DGST", "title:(dgst OR mocro*)", "surete",
-    "Sûreté", "SURETE", '"Sûreté de l\'État"', "etat", "hauptstrasse", "Hauptstraße",
-    "Hauptstr*", "coeur", "cœur", "email", "e-mail", "antwerpen -razzia",
-    "NOT antwerpen", "lang:nl OR dgst", '"politie Mocro"~3', '"Antwerpen Polizei"~3',
-    "Aktions*", "drogenhandel OR festnahmen", "(mocro* OR dgst) AND lang:fr",
-    "verdachtige", "Verdächtige", "المغرب", "source:hln AND NOT lang:fr", "nowhere",
-]  # fmt: skip
+    "mocromaffia",
+    "Mocro-Maffia",
+    "MOCRO-maffia",
+    '"mocro maffia"',
+    "mocro*",
+    "Mocrom*",
+    "lang:nl",
+    "lang:de AND antwerpen",
+    "-lang:nl",
+    "source:le-soir",
+    "tag:be-ma-security",
+    "tag:ma OR tag:de",
+    "title:DGST",
+    "text:DGST",
+    "title:(dgst OR mocro*)",
+    "surete",
+    "Sûreté",
+    "SURETE",
+    '"Sûreté de l\'État"',
+    "etat",
+    "hauptstrasse",
+    "Hauptstraße",
+    "Hauptstr*",
+    "coeur",
+    "cœur",
+    "email",
+    "e-mail",
+    "antwerpen -razzia",
+    "NOT antwerpen",
+    "lang:nl OR dgst",
+    '"politie Mocro"~3',
+    '"Antwerpen Polizei"~3',
+    "Aktions*",
+    "drogenhandel OR festnahmen",
+    "(mocro* OR dgst) AND lang:fr",
+    "verdachtige",
+    "Verdächtige",
+    "المغرب",
+    "source:hln AND NOT lang:fr",
+    "nowhere",
+]
 # What PostgreSQL's index cannot see, so its searches miss (alerts.archive says why):
 # a soft hyphen inside a word, and a word typed without three of its accents.
 POSTGRESQL_MISSES = {"aktionsplan": "soft", "preferee": "accents"}
@@ -60,8 +100,9 @@ def site(request, tmp_path_factory):
     for site in web_fixtures.site(request.param, tmp_path_factory.mktemp("search")):
         for hours, (key, (source, language, title, body)) in enumerate(EXTRA.items(), 10):
             when = T0 + timedelta(hours=hours)
-            site.ids[key] = add_article(site.engine, title, body, source=source,
-                                        language=language, stored_at=when)  # fmt: skip
+            site.ids[key] = add_article(
+                site.engine, title, body, source=source, language=language, stored_at=when
+            )
         yield site
 
 
@@ -76,8 +117,11 @@ def rule_matches(site, text: str) -> list[int]:
     first (as the feed orders them)."""
     matcher = Matcher([RuleSpec("test", parse_query(text))])
     with sessions(site.engine)() as session:
-        rows = [row for row in matches.archive(session, None)
-                if matcher.match(prepare(article_text(row)))]  # fmt: skip
+        rows = [
+            row
+            for row in matches.archive(session, None)
+            if matcher.match(prepare(article_text(row)))
+        ]
     dated = sorted((r for r in rows if r.published_at), key=lambda r: (r.published_at, r.id))
     undated = sorted(r.id for r in rows if not r.published_at)
     return [r.id for r in reversed(dated)] + undated[::-1]
@@ -118,8 +162,11 @@ def test_what_the_postgresql_index_cannot_see(client, site):
 
 def test_the_cases_the_search_box_got_wrong(client, site):
     ids = site.ids
-    assert set(searched(client, "mocromaffia")) == {ids["mocro"], ids["mocro_copy"],
-                                                    ids["mocro_near"]}  # fmt: skip
+    assert set(searched(client, "mocromaffia")) == {
+        ids["mocro"],
+        ids["mocro_copy"],
+        ids["mocro_near"],
+    }
     assert ids["spaced"] in searched(client, "Mocro-Maffia")  # spaced, hyphenated or joined
     nl = searched(client, "lang:nl")
     assert set(nl) == {ids[k] for k in ("mocro", "xss", "undated", "spaced", "email")}
@@ -139,9 +186,11 @@ def titles(html: str) -> list[str]:
 
 def test_the_feed_page_searches_in_the_rule_language_and_marks_hits(client):
     html = page(client, "/?q=mocromaffia")
-    assert set(titles(html)) == {"Mocro-Maffia: nieuwe arrestaties in Antwerpen",
-                                 "Mocro-Maffia: nouvelles arrestations à Anvers",
-                                 "Mocromaffia: Festnahmen in Antwerpen"}  # fmt: skip
+    assert set(titles(html)) == {
+        "Mocro-Maffia: nieuwe arrestaties in Antwerpen",
+        "Mocro-Maffia: nouvelles arrestations à Anvers",
+        "Mocromaffia: Festnahmen in Antwerpen",
+    }
     assert "<mark>Mocro-Maffia</mark>: nieuwe" in html
     assert "<mark>Mocromaffia</mark>: Festnahmen" in html
     dutch = page(client, "/?q=lang%3Anl")
@@ -179,8 +228,10 @@ def test_both_orders_page_through_every_match_once(site):
 
 
 def test_words_without_an_operator_are_joined_as_the_rules_join_them(site):
-    document = {**web_fixtures.SETTINGS, "alerts": {"timezone": "Europe/Brussels",
-                                                    "default_operator": "OR"}}  # fmt: skip
+    document = {
+        **web_fixtures.SETTINGS,
+        "alerts": {"timezone": "Europe/Brussels", "default_operator": "OR"},
+    }
     settings = parse_settings(document, Path("web-test.toml"), {})
     app = create_app(site.engine, settings, WebOptions())
     with TestClient(app, base_url="http://localhost") as either:
@@ -217,16 +268,19 @@ def test_stories_are_listed_once_at_their_first_article_in_either_order(site):
         for order in ("newest", "relevance"):
             stories, after = [], None
             while True:
-                found = story_page(session, search, FeedFilter(), order=order, after=after,
-                                   limit=1)  # fmt: skip
+                found = story_page(session, search, FeedFilter(), order=order, after=after, limit=1)
                 stories += [hit.found.item.story_id for hit in found.stories]
                 if found.next is None:
                     break
                 after = found.next
             assert len(stories) == len(set(stories)), order
             assert expected <= set(stories), order
-            story = {hit.found.item.story_id for hit in story_page(
-                session, search, FeedFilter(languages=("de",)), order=order).stories}  # fmt: skip
+            story = {
+                hit.found.item.story_id
+                for hit in story_page(
+                    session, search, FeedFilter(languages=("de",)), order=order
+                ).stories
+            }
             assert story == expected  # only the German member is in view: still one story
 
 

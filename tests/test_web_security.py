@@ -34,9 +34,16 @@ def client(site):
 def every_page(site) -> list[str]:
     ids = site.ids
     return [
-        "/", "/?q=razzia", "/?q=script", "/?q=onerror", f"/articles/{ids['xss']}",
-        f"/stories/{ids['story_mocro']}", "/alerts", "/sources", "/nowhere",
-    ] + [f"/stories/{n}" for n in range(1, 12)]  # fmt: skip
+        "/",
+        "/?q=razzia",
+        "/?q=script",
+        "/?q=onerror",
+        f"/articles/{ids['xss']}",
+        f"/stories/{ids['story_mocro']}",
+        "/alerts",
+        "/sources",
+        "/nowhere",
+    ] + [f"/stories/{n}" for n in range(1, 12)]
 
 
 def test_hostile_article_renders_as_text_everywhere(client, site):
@@ -45,8 +52,9 @@ def test_hostile_article_renders_as_text_everywhere(client, site):
         html = parse_html(response.text)
         assert not html.tags("script"), f"{path} has a <script> element"
         assert not html.tags("img") and not html.tags("svg"), f"{path} has injected media"
-        handlers = [(tag, name) for tag, attrs in html.elements for name in attrs
-                    if name.startswith("on")]  # fmt: skip
+        handlers = [
+            (tag, name) for tag, attrs in html.elements for name in attrs if name.startswith("on")
+        ]
         assert not handlers, f"{path} has event handler attributes {handlers}"
         for link in html.links:
             assert urlsplit(link).scheme in ("", "http", "https"), f"{path} links to {link}"
@@ -57,8 +65,13 @@ def test_hostile_article_renders_as_text_everywhere(client, site):
 
 
 def test_every_response_carries_a_strict_policy(client, site):
-    for path in [*every_page(site)[:4], "/feeds/search?q=x", "/api/articles", "/export.csv",
-                 "/static/style.css"]:  # fmt: skip
+    for path in [
+        *every_page(site)[:4],
+        "/feeds/search?q=x",
+        "/api/articles",
+        "/export.csv",
+        "/static/style.css",
+    ]:
         headers = client.get(path).headers
         assert headers["content-security-policy"] == CSP, path
         assert headers["x-content-type-options"] == "nosniff"
@@ -126,9 +139,11 @@ def test_retry_from_the_alert_log_requeues_the_dead_delivery(fresh):
     dead = fresh.ids["delivery_dead"]
     with TestClient(fresh.app(), base_url="http://localhost", follow_redirects=False) as client:
         # what Chromium sends from our own form: no-referrer pages send a "null" origin
-        response = client.post("/alerts/retry", data={"id": str(dead)},
-                               headers={"sec-fetch-site": "same-origin",
-                                        "origin": "null"})  # fmt: skip
+        response = client.post(
+            "/alerts/retry",
+            data={"id": str(dead)},
+            headers={"sec-fetch-site": "same-origin", "origin": "null"},
+        )
         assert response.status_code == 303
         assert states(fresh.engine)[dead] == "pending"
         shown = client.get(response.headers["location"]).text

@@ -26,22 +26,33 @@ WAIT = 120  # seconds: only reached when something hangs
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
     """This machine's environment without a configuration or database of its own."""
-    clean = {key: value for key, value in os.environ.items()
-             if key not in ("NEWSWATCH_CONFIG", "NEWSWATCH_DATABASE_URL")}  # fmt: skip
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("NEWSWATCH_CONFIG", "NEWSWATCH_DATABASE_URL")
+    }
     return {**clean, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
 
 
 def newswatch(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "newswatch", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=WAIT,
-    )  # fmt: skip
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
 
 
 def invoke(env: dict[str, str], *args: str, **changes: str):
     """The command line in this process; CliRunner changes only the variables it is given."""
-    overrides = {"NEWSWATCH_CONFIG": None, "NEWSWATCH_DATABASE_URL": None,
-                 "XDG_CONFIG_HOME": env["XDG_CONFIG_HOME"], **changes}  # fmt: skip
+    overrides = {
+        "NEWSWATCH_CONFIG": None,
+        "NEWSWATCH_DATABASE_URL": None,
+        "XDG_CONFIG_HOME": env["XDG_CONFIG_HOME"],
+        **changes,
+    }
     return CliRunner().invoke(cli, list(args), env=overrides)
 
 
@@ -87,8 +98,9 @@ def test_a_project_folder_crawls_and_reads_its_own_data(tmp_path, env):
 
     # every shared option after the command's name, as before it
     database = f"sqlite:///{project / 'newswatch.db'}"
-    found = newswatch(elsewhere, env, "articles", "--lang", "de", "--config", config,
-                      "--database", database, "-v")  # fmt: skip
+    found = newswatch(
+        elsewhere, env, "articles", "--lang", "de", "--config", config, "--database", database, "-v"
+    )
     assert found.returncode == 0, found.stderr
     assert "Aktionsplan" in found.stdout
     assert f"DEBUG   config {config} (from --config)" in found.stderr
@@ -99,8 +111,11 @@ def test_run_says_which_config_it_uses(tmp_path, env):
     database = tmp_path / "data" / "news.db"
     service = subprocess.Popen(
         [sys.executable, "-m", "newswatch", "run", "--database", f"sqlite:///{database}"],
-        cwd=folder(tmp_path / "anywhere"), env=env, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=folder(tmp_path / "anywhere"),
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         said = next((line for line in service.stderr if " config " in line), "")
     finally:
@@ -147,10 +162,20 @@ def test_help_says_where_the_config_is_looked_for_and_which_is_used(tmp_path, en
 
 
 READING = [
-    ["articles"], ["show", "1"], ["failures"], ["export"], ["coverage"], ["stories"],
-    ["story", "1"], ["status"], ["serve", "--port", "0"], ["sources"], ["alerts", "log"],
-    ["alerts", "test", "Maroc"], ["copy-db", "--to", "sqlite:///copy.db"],
-]  # fmt: skip
+    ["articles"],
+    ["show", "1"],
+    ["failures"],
+    ["export"],
+    ["coverage"],
+    ["stories"],
+    ["story", "1"],
+    ["status"],
+    ["serve", "--port", "0"],
+    ["sources"],
+    ["alerts", "log"],
+    ["alerts", "test", "Maroc"],
+    ["copy-db", "--to", "sqlite:///copy.db"],
+]
 
 
 @pytest.mark.parametrize("command", READING, ids=" ".join)
@@ -177,15 +202,16 @@ def test_every_reading_command_is_a_command():
     assert paths >= READ_ONLY, READ_ONLY - paths
     assert {" ".join(c[: 2 if c[0] in ("alerts", "sources") else 1]) for c in READING} == (
         READ_ONLY - {"sources export"}
-    )  # fmt: skip
+    )
 
 
 def test_writing_commands_still_make_their_database(tmp_path, env, monkeypatch):
     monkeypatch.chdir(tmp_path)
     config = write_config(tmp_path / "newswatch.toml", [])
     database = tmp_path / "new" / "folder" / "news.db"
-    result = invoke(env, "alerts", "run", "--database", f"sqlite:///{database}",
-                    "--config", str(config))  # fmt: skip
+    result = invoke(
+        env, "alerts", "run", "--database", f"sqlite:///{database}", "--config", str(config)
+    )
     assert result.exit_code == 0, result.output
     assert database.exists()
 
@@ -208,8 +234,11 @@ def test_the_demo_keeps_its_database_and_says_how_to_explore_it(tmp_path, env, m
     assert kept.returncode == 0, kept.stderr
     assert (work / "demo" / "demo.db").exists()
     assert f"The demo's articles are kept in {work / 'demo' / 'demo.db'}." in kept.stdout
-    commands = [line.split(maxsplit=1)[1] for line in kept.stdout.splitlines()
-                if line.startswith("  newswatch ")]  # fmt: skip
+    commands = [
+        line.split(maxsplit=1)[1]
+        for line in kept.stdout.splitlines()
+        if line.startswith("  newswatch ")
+    ]
     assert any(command.endswith(" serve") for command in commands), kept.stdout
     monkeypatch.chdir(tmp_path)  # somewhere else: the printed commands work from anywhere
     for command in commands:

@@ -32,8 +32,12 @@ XSS_TEXT = (
 XSS_URL = "javascript:window.__xss=4"
 TOKEN = "s3cret-token-0123456789"
 # A server reached from the network: every read needs the token, a session or a feed key.
-PUBLIC = {"host": "0.0.0.0", "token": TOKEN, "hosts": ("news.example.org",),
-          "base_url": "https://news.example.org"}  # fmt: skip
+PUBLIC = {
+    "host": "0.0.0.0",
+    "token": TOKEN,
+    "hosts": ("news.example.org",),
+    "base_url": "https://news.example.org",
+}
 SETTINGS = {
     "topics": [{"name": "be-ma-security", "title": "Belgium–Morocco security"}],
     "sources": [
@@ -92,8 +96,13 @@ def populate(engine: Engine) -> dict[str, int]:
             ("tagesschau", "de", ["de"]),
             ("hespress", "ar", ["ma", "be-ma-security"]),
         ]:
-            sources[name] = Source(name=name, kind="feed", url=f"https://{name}.example/feed",
-                                   language=language, tags=tags)  # fmt: skip
+            sources[name] = Source(
+                name=name,
+                kind="feed",
+                url=f"https://{name}.example/feed",
+                language=language,
+                tags=tags,
+            )
         session.add_all(sources.values())
         session.flush()
 
@@ -107,14 +116,19 @@ def populate(engine: Engine) -> dict[str, int]:
             row = Article(
                 source_id=sources[source].id,
                 url=extra.pop("url", f"https://{source}.example/{key}"),
-                link_key=f"https://{source}.example/{key}", title=title, text=body,
+                link_key=f"https://{source}.example/{key}",
+                title=title,
+                text=body,
                 language=sources[source].language,
                 content_hash=hashlib.sha256(body.encode()).hexdigest(),
-                story_id=story, story_reason=reason, stored_at=when, fetched_at=when,
+                story_id=story,
+                story_reason=reason,
+                stored_at=when,
+                fetched_at=when,
                 published_at=extra.pop("published_at", when),
                 site_name=extra.pop("site_name", None),
                 **extra,
-            )  # fmt: skip
+            )
             session.add(row)
             session.flush()
             ids[key] = row.id
@@ -187,10 +201,16 @@ def populate(engine: Engine) -> dict[str, int]:
         deliveries = []
         for rule, key in [("mocro-maffia", "mocro"), ("dgst", "surete")]:
             article = session.get(Article, ids[key])
-            match = AlertMatch(rule=rule, story_id=article.story_id, article_id=article.id,
-                               query=rule, terms=[rule], matched_at=T0 + timedelta(hours=8),
-                               snippets=[{"text": f"snippet of {key}", "highlights": [[0, 7]]}],
-                               title_highlights=[])  # fmt: skip
+            match = AlertMatch(
+                rule=rule,
+                story_id=article.story_id,
+                article_id=article.id,
+                query=rule,
+                terms=[rule],
+                matched_at=T0 + timedelta(hours=8),
+                snippets=[{"text": f"snippet of {key}", "highlights": [[0, 7]]}],
+                title_highlights=[],
+            )
             session.add(match)
             session.flush()
             ids[f"match_{rule}"] = match.id
@@ -200,10 +220,19 @@ def populate(engine: Engine) -> dict[str, int]:
             ("dead", deliveries[0], "ops-webhook", "dead", "HTTP 500 <b>boom</b>"),
             ("pending", deliveries[1], "console", "pending", None),
         ]:
-            row = AlertDelivery(match_id=match_id, rule=rule, channel=channel, mode="instant",
-                                state=state, due_at=T0, next_attempt_at=T0, attempts=3,
-                                message_id=f"msg_{key}", last_error=error,
-                                sent_at=T0 if state == "sent" else None)  # fmt: skip
+            row = AlertDelivery(
+                match_id=match_id,
+                rule=rule,
+                channel=channel,
+                mode="instant",
+                state=state,
+                due_at=T0,
+                next_attempt_at=T0,
+                attempts=3,
+                message_id=f"msg_{key}",
+                last_error=error,
+                sent_at=T0 if state == "sent" else None,
+            )
             session.add(row)
             session.flush()
             ids[f"delivery_{key}"] = row.id

@@ -95,9 +95,11 @@ class EmailChannel:
         options = self.options
         if options["security"] == "tls":
             return smtplib.SMTP_SSL(
-                options["host"], options["port"], timeout=options["timeout"],
+                options["host"],
+                options["port"],
+                timeout=options["timeout"],
                 context=ssl.create_default_context(),
-            )  # fmt: skip
+            )
         return smtplib.SMTP(options["host"], options["port"], timeout=options["timeout"])
 
 

@@ -94,9 +94,8 @@ class WebhookChannel:
             "user-agent": USER_AGENT,
             "webhook-id": message.message_id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature(self._key, message.message_id, timestamp,
-                                           message.body),
-        }  # fmt: skip
+            "webhook-signature": signature(self._key, message.message_id, timestamp, message.body),
+        }
 
     def send(self, message: Rendered, now: datetime) -> str:
         # The URL comes from the operator's configuration and was checked to be http(s).

@@ -65,9 +65,14 @@ class Coordinator:
                 request.meta.update(source_meta(source, source_id))
             self.ledger.admit([request.meta for request in requests], run_id)
             with self.redis.pipeline() as pipe:
-                pipe.hset(self.keys.run(run_id), mapping={
-                    "started": time.time(), "source": name, "source_id": source_id,
-                })  # fmt: skip
+                pipe.hset(
+                    self.keys.run(run_id),
+                    mapping={
+                        "started": time.time(),
+                        "source": name,
+                        "source_id": source_id,
+                    },
+                )
                 pipe.hset(self.keys.runs, name, run_id)
                 for request in requests:
                     pipe.zadd(self.keys.queue, {_encode(request): queue_score(request.priority)})
@@ -107,8 +112,10 @@ class Coordinator:
                 break  # left open; closed as abandoned when the service starts again
             if now >= deadline:
                 for name, run_id in waiting.items():
-                    error = (f"timeout: {self.pending(run_id)} requests still unsettled after "
-                             f"{self.cluster.run_timeout:g}s (are workers running?)")  # fmt: skip
+                    error = (
+                        f"timeout: {self.pending(run_id)} requests still unsettled after "
+                        f"{self.cluster.run_timeout:g}s (are workers running?)"
+                    )
                     done.append(self.finish(name, sources[name][1], run_id, error=error))
                 break
             if now >= next_note:
@@ -122,8 +129,10 @@ class Coordinator:
     def describe(self, waiting: dict[str, int]) -> str:
         left = sum(self.pending(run_id) for run_id in waiting.values())
         alive = len(live_workers(self.redis, self.keys))
-        return (f"cluster: {len(waiting)} sources running, {left} requests unsettled, "
-                f"{alive} workers alive")  # fmt: skip
+        return (
+            f"cluster: {len(waiting)} sources running, {left} requests unsettled, "
+            f"{alive} workers alive"
+        )
 
     def finish(
         self, name: str, source_id: int, run_id: int, *, error: str | None = None
@@ -142,8 +151,9 @@ class Coordinator:
                     fetch_state.save_fetch(session, **fetch)
             close_run(session, tally)
         with self.redis.pipeline() as pipe:
-            pipe.delete(self.keys.run(run_id), self.keys.run_tokens(run_id),
-                        self.keys.run_fetches(run_id))  # fmt: skip
+            pipe.delete(
+                self.keys.run(run_id), self.keys.run_tokens(run_id), self.keys.run_fetches(run_id)
+            )
             pipe.execute()
         if int(self.redis.hget(self.keys.runs, name) or 0) == run_id:
             self.redis.hdel(self.keys.runs, name)
@@ -180,8 +190,10 @@ def crawl_in_cluster(
         redis.ping()
         coordinator = Coordinator(redis, cluster, sessions, options)
         if not live_workers(redis, coordinator.keys):
-            log.warning("cluster: no worker is alive: the sources wait in the queue until a "
-                        "`newswatch worker` starts (or for run_timeout)")  # fmt: skip
+            log.warning(
+                "cluster: no worker is alive: the sources wait in the queue until a "
+                "`newswatch worker` starts (or for run_timeout)"
+            )
         batch = {source.name: (source, source_ids[source.name]) for source in sources}
         started = coordinator.enqueue(batch)
         return coordinator.wait(started, batch, stop=stop, progress=progress)

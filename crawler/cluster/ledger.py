@@ -168,16 +168,18 @@ class Ledger:
 
     def requeue_dead(self) -> int:
         """Put back what workers whose heartbeat expired were holding; how many requests."""
-        moved = self._requeue(keys=[self.keys.queue, self.keys.workers],
-                              args=[self.keys.prefix, "*"])  # fmt: skip
+        moved = self._requeue(
+            keys=[self.keys.queue, self.keys.workers], args=[self.keys.prefix, "*"]
+        )
         if moved:
             log.warning("cluster: %d requests of a dead worker went back to the queue", moved)
         return int(moved or 0)
 
     def leave(self) -> int:
         """Stop: put back everything we hold and unregister (a clean shutdown)."""
-        moved = self._requeue(keys=[self.keys.queue, self.keys.workers],
-                              args=[self.keys.prefix, self.worker_id])  # fmt: skip
+        moved = self._requeue(
+            keys=[self.keys.queue, self.keys.workers], args=[self.keys.prefix, self.worker_id]
+        )
         self.redis.delete(self.keys.heartbeat(self.worker_id))
         self.held.clear()
         return int(moved or 0)
@@ -209,8 +211,12 @@ class Heartbeat:
             self._thread.join(self.every + 5)
 
     def beat(self) -> None:
-        info = {"host": socket.gethostname(), "pid": os.getpid(),
-                "started_at": self.started_at, "settled": self.ledger.settled}  # fmt: skip
+        info = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started_at": self.started_at,
+            "settled": self.ledger.settled,
+        }
         self.ledger.heartbeat(self.timeout, info)
 
     def _run(self) -> None:

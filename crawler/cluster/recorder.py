@@ -44,9 +44,16 @@ end
 return tonumber(run)
 """
 COUNTERS = (
-    "index_fetches", "index_failures", "not_modified", "links", "fetched", "new",
-    "duplicates", "failed", "skipped",
-)  # fmt: skip
+    "index_fetches",
+    "index_failures",
+    "not_modified",
+    "links",
+    "fetched",
+    "new",
+    "duplicates",
+    "failed",
+    "skipped",
+)
 
 
 class ClusterRecorder:
@@ -106,9 +113,13 @@ class ClusterRecorder:
         run = self._record(source, {counter: 1}, values)
         with self._sessions() as session:
             runs.record_failure(
-                session, source_id=self._source_ids[source], run_id=run, url=url,
-                reason=reason, detail=detail,
-            )  # fmt: skip
+                session,
+                source_id=self._source_ids[source],
+                run_id=run,
+                url=url,
+                reason=reason,
+                detail=detail,
+            )
 
 
 def tally_from_hash(

@@ -156,5 +156,9 @@ class ClusterSpider(NewsSpider):
         if self.wake_up is not None:
             self.wake_up.stop()
         returned = self.ledger.leave()
-        self.logger.info("worker %s stopped (%s); %d requests went back to the queue",
-                         self.ledger.worker_id, reason, returned)  # fmt: skip
+        self.logger.info(
+            "worker %s stopped (%s); %d requests went back to the queue",
+            self.ledger.worker_id,
+            reason,
+            returned,
+        )

@@ -81,8 +81,12 @@ def run_worker(
         settings = cluster_scrapy_settings(options, cluster)
         process = CrawlerProcess({**settings, "LOG_INSTALL_ROOT_HANDLER": False})
         process.crawl(ClusterSpider, context=context, ledger=ledger, cluster=cluster)
-        log.info("worker %s: crawling from %s (queue %s)", ledger.worker_id,
-                 without_password(cluster.redis_url), ledger.keys.queue)  # fmt: skip
+        log.info(
+            "worker %s: crawling from %s (queue %s)",
+            ledger.worker_id,
+            without_password(cluster.redis_url),
+            ledger.keys.queue,
+        )
         heartbeat = Heartbeat(ledger, cluster.heartbeat_seconds, cluster.worker_timeout)
         heartbeat.start()
         try:

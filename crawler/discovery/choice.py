@@ -47,8 +47,11 @@ def judge(probes: list[Probe]) -> list[Verdict]:
     if sitemap:
         chosen.append(Verdict(sitemap, True, _sitemap_why(sitemap, usable)))
     if feed:
-        why = ("the main feed: its newest article is the site's newest" if len(feeds) > 1
-               else "the site's feed")  # fmt: skip
+        why = (
+            "the main feed: its newest article is the site's newest"
+            if len(feeds) > 1
+            else "the site's feed"
+        )
         chosen.append(Verdict(feed, True, why))
     picked = [v.probe for v in chosen]
     covered = {link for p in picked for link in p.links}
@@ -84,8 +87,10 @@ def _sitemap_why(sitemap: Probe, usable: list[Probe]) -> str:
     if sitemap.news:
         return "a news sitemap: each recent article with its date, small to read often"
     if sitemap.children:
-        return (f"a sitemap index: the crawler reads its {len(sitemap.children)} sitemaps "
-                "(new parts too, as the site adds them)")  # fmt: skip
+        return (
+            f"a sitemap index: the crawler reads its {len(sitemap.children)} sitemaps "
+            "(new parts too, as the site adds them)"
+        )
     others = [p for p in usable if p.kind == "sitemap" and p.items and p is not sitemap]
     return "the sitemap with the newest articles" if others else "the site's sitemap"
 
@@ -116,8 +121,10 @@ def _why_not(found: Probe, unique: dict[str, Probe], picked: list[Probe], covere
         return f"a sitemap index of {len(found.children)} sitemaps; another sitemap is preferred"
     if found.kind == "sitemap":
         return f"another sitemap ({len(fresh)} links not in the chosen ones); one is followed"
-    return (f"another feed: {len(fresh)} of its {found.items} items are not in the chosen ones "
-            "(a section? add it if you follow that section)")  # fmt: skip
+    return (
+        f"another feed: {len(fresh)} of its {found.items} items are not in the chosen ones "
+        "(a section? add it if you follow that section)"
+    )
 
 
 def _freshness(found: Probe) -> tuple[datetime, int]:

@@ -26,12 +26,35 @@ COMMENTS = re.compile(r"comment|kommentar|reacties|reactions|تعليق", re.I)
 
 # Languages as pages name them in three letters or in words, for the commonest of them.
 _LANGUAGES = {
-    "eng": "en", "english": "en", "fra": "fr", "fre": "fr", "french": "fr", "français": "fr",
-    "francais": "fr", "deu": "de", "ger": "de", "german": "de", "deutsch": "de", "nld": "nl",
-    "dut": "nl", "dutch": "nl", "nederlands": "nl", "ara": "ar", "arabic": "ar", "عربي": "ar",
-    "العربية": "ar", "spa": "es", "spanish": "es", "español": "es", "ita": "it",
-    "italian": "it", "por": "pt", "portuguese": "pt", "tur": "tr", "turkish": "tr",
-}  # fmt: skip
+    "eng": "en",
+    "english": "en",
+    "fra": "fr",
+    "fre": "fr",
+    "french": "fr",
+    "français": "fr",
+    "francais": "fr",
+    "deu": "de",
+    "ger": "de",
+    "german": "de",
+    "deutsch": "de",
+    "nld": "nl",
+    "dut": "nl",
+    "dutch": "nl",
+    "nederlands": "nl",
+    "ara": "ar",
+    "arabic": "ar",
+    "عربي": "ar",
+    "العربية": "ar",
+    "spa": "es",
+    "spanish": "es",
+    "español": "es",
+    "ita": "it",
+    "italian": "it",
+    "por": "pt",
+    "portuguese": "pt",
+    "tur": "tr",
+    "turkish": "tr",
+}
 
 
 @dataclass(frozen=True)
@@ -96,8 +119,10 @@ def robots_sitemaps(robots_txt: str, url: str) -> list[Candidate]:
 
 def usual_paths(url: str, *, feeds: bool, sitemaps: bool) -> list[Candidate]:
     """Where sites commonly keep their feed and sitemaps, at the root of `url`'s site."""
-    paths = [*(("feed", p) for p in USUAL_FEEDS if feeds),
-             *(("sitemap", p) for p in USUAL_SITEMAPS if sitemaps)]  # fmt: skip
+    paths = [
+        *(("feed", p) for p in USUAL_FEEDS if feeds),
+        *(("sitemap", p) for p in USUAL_SITEMAPS if sitemaps),
+    ]
     return [Candidate(urljoin(url, path), kind, f"usual path {path}") for kind, path in paths]
 
 

@@ -75,12 +75,14 @@ def probe(
         return _sitemap(candidate, text, final_url, root)
     media = (content_type or "").split(";")[0].strip().lower()
     if name == "html" or media in ("text/html", "application/xhtml+xml") or _htmlish(text):
-        return failed(candidate, f"an HTML page{_page_title(text)}, not a {candidate.kind}",
-                      final_url)  # fmt: skip
+        return failed(
+            candidate, f"an HTML page{_page_title(text)}, not a {candidate.kind}", final_url
+        )
     if name:
         return failed(candidate, f"an XML document <{name}>, not a feed or sitemap", final_url)
-    return failed(candidate, f"neither a feed nor a sitemap ({media or 'no Content-Type'})",
-                  final_url)  # fmt: skip
+    return failed(
+        candidate, f"neither a feed nor a sitemap ({media or 'no Content-Type'})", final_url
+    )
 
 
 def failed(candidate: Candidate, problem: str, final_url: str = "") -> Probe:
@@ -109,8 +111,9 @@ def _feed(
         reading = read_feed(body, final_url, content_type)
     except MalformedFeed as error:
         return failed(candidate, str(error), final_url)
-    return _listing(candidate, "feed", form, reading.links, final_url, reading.title,
-                    empty="an empty feed")  # fmt: skip
+    return _listing(
+        candidate, "feed", form, reading.links, final_url, reading.title, empty="an empty feed"
+    )
 
 
 def _sitemap(candidate: Candidate, body: bytes, final_url: str, root: etree._Element) -> Probe:
@@ -121,11 +124,13 @@ def _sitemap(candidate: Candidate, body: bytes, final_url: str, root: etree._Ele
     if etree.QName(root).localname == "sitemapindex":
         children = tuple(dict.fromkeys(reading.sitemaps))
         problem = None if children else "an empty sitemap index"
-        return Probe(candidate, "sitemap", 0, children, None, None, problem, final_url,
-                     "sitemap index")  # fmt: skip
+        return Probe(
+            candidate, "sitemap", 0, children, None, None, problem, final_url, "sitemap index"
+        )
     form = "news sitemap" if root.find(f".//{NEWS}news") is not None else "sitemap"
-    return _listing(candidate, "sitemap", form, reading.links, final_url, None,
-                    empty="an empty sitemap")  # fmt: skip
+    return _listing(
+        candidate, "sitemap", form, reading.links, final_url, None, empty="an empty sitemap"
+    )
 
 
 def _listing(
@@ -167,8 +172,15 @@ def _json(candidate: Candidate, body: bytes, content_type: str | None, final_url
         links = read_feed(body, final_url, content_type).links
     except MalformedFeed as error:
         return failed(candidate, str(error), final_url)
-    return _listing(candidate, "feed", "JSON Feed", links, final_url, document.get("title"),
-                    empty="an empty feed")  # fmt: skip
+    return _listing(
+        candidate,
+        "feed",
+        "JSON Feed",
+        links,
+        final_url,
+        document.get("title"),
+        empty="an empty feed",
+    )
 
 
 def _root(body: bytes) -> etree._Element | None:

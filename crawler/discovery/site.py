@@ -114,8 +114,9 @@ class SiteDiscovery:
         problem = self.problem
         if not self.done and self.reachable and problem is None:
             problem = "discovery stopped before it was done"
-        return SiteReport(self.homepage, self.final_url, self.language, problem, self.reachable,
-                          tuple(probes))  # fmt: skip
+        return SiteReport(
+            self.homepage, self.final_url, self.language, problem, self.reachable, tuple(probes)
+        )
 
     def _homepage(
         self, status: int, body: bytes, content_type: str | None, final_url: str, text: str | None

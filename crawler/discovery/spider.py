@@ -89,9 +89,13 @@ class DiscoverySpider(scrapy.Spider):
         header = response.headers.get("Content-Type")
         text = response.text if isinstance(response, TextResponse) else None
         following = self.sites[page].read(
-            candidate, response.status, response.body,
-            header.decode("latin-1") if header else None, response.url, text,
-        )  # fmt: skip
+            candidate,
+            response.status,
+            response.body,
+            header.decode("latin-1") if header else None,
+            response.url,
+            text,
+        )
         yield from self._fetch(page, following)
 
     def failed(self, failure: Failure) -> Iterator[scrapy.Request]:
@@ -106,8 +110,11 @@ class DiscoverySpider(scrapy.Spider):
         site = self.sites[page]
         while candidates:
             candidate, *candidates = candidates
-            cached = stored_robots(self.context.sessions, candidate.url) if (
-                candidate.kind == ROBOTS) else None  # fmt: skip
+            cached = (
+                stored_robots(self.context.sessions, candidate.url)
+                if (candidate.kind == ROBOTS)
+                else None
+            )
             if cached:
                 status, body = cached
                 candidates += site.read(candidate, status, body, "text/plain", candidate.url)

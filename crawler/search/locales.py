@@ -11,11 +11,32 @@ _REGION = re.compile(r"^[A-Z]{2}$")
 # A language not listed here is assumed to be read where its code is a country's code
 # (it → IT); these are the ones where that guess is wrong.
 DEFAULT_REGIONS = {
-    "en": "US", "ar": "EG", "cs": "CZ", "da": "DK", "el": "GR", "he": "IL", "hi": "IN",
-    "ja": "JP", "ko": "KR", "sv": "SE", "uk": "UA", "zh": "CN", "fa": "IR", "ur": "PK",
-    "vi": "VN", "sq": "AL", "sl": "SI", "et": "EE", "ca": "ES", "bn": "BD", "ms": "MY",
-    "nb": "NO", "no": "NO", "sr": "RS", "ta": "IN",
-}  # fmt: skip
+    "en": "US",
+    "ar": "EG",
+    "cs": "CZ",
+    "da": "DK",
+    "el": "GR",
+    "he": "IL",
+    "hi": "IN",
+    "ja": "JP",
+    "ko": "KR",
+    "sv": "SE",
+    "uk": "UA",
+    "zh": "CN",
+    "fa": "IR",
+    "ur": "PK",
+    "vi": "VN",
+    "sq": "AL",
+    "sl": "SI",
+    "et": "EE",
+    "ca": "ES",
+    "bn": "BD",
+    "ms": "MY",
+    "nb": "NO",
+    "no": "NO",
+    "sr": "RS",
+    "ta": "IN",
+}
 
 
 class LocaleError(ValueError):

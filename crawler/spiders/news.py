@@ -225,8 +225,9 @@ class NewsSpider(scrapy.Spider):
         ):
             return
         with self.context.sessions() as session:
-            endpoints.outcome(session, self.context.source_ids[source.name],
-                              response.request.url, ok=ok)  # fmt: skip
+            endpoints.outcome(
+                session, self.context.source_ids[source.name], response.request.url, ok=ok
+            )
 
     def _read_index(
         self, source: Source, read_as: str, response: Response
@@ -263,8 +264,9 @@ class NewsSpider(scrapy.Spider):
         self._index_failure(source, request.url, reason, detail)
         if request.meta["depth"] == 0 and source.kind == "site":
             with self.context.sessions() as session:
-                endpoints.outcome(session, self.context.source_ids[source.name], request.url,
-                                  ok=False)  # fmt: skip
+                endpoints.outcome(
+                    session, self.context.source_ids[source.name], request.url, ok=False
+                )
 
     def _index_failure(self, source: Source, url: str, reason: str, detail: str) -> None:
         self.context.recorder.failed(source.name, url, reason, detail, index=True)
@@ -330,8 +332,10 @@ class NewsSpider(scrapy.Spider):
         """A search result's link led to the provider's own page, not the outlet's: kept
         with the title and outlet the provider gave, so the hit is not silently lost."""
         hints = FeedHints.from_json(response.meta[HINTS])
-        detail = (f"{source.provider} link did not lead to the outlet's page "
-                  f"(title: {hints.title or '?'}; outlet: {hints.site_name or '?'})")  # fmt: skip
+        detail = (
+            f"{source.provider} link did not lead to the outlet's page "
+            f"(title: {hints.title or '?'}; outlet: {hints.site_name or '?'})"
+        )
         self.context.recorder.failed(source.name, response.meta[LINK], "unresolved", detail)
         self.link_failed(source.name, pending(response.meta), "unresolved", detail)
 

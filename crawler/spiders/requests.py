@@ -88,9 +88,14 @@ def article_request(source: Source, link: Pending) -> scrapy.Request:
     return scrapy.Request(
         link.url,
         dont_filter=True,
-        meta={"source": source.name, KEY: link.key, LINK: link.url, HINTS: link.hints,
-              **guard_meta(source)},
-    )  # fmt: skip
+        meta={
+            "source": source.name,
+            KEY: link.key,
+            LINK: link.url,
+            HINTS: link.hints,
+            **guard_meta(source),
+        },
+    )
 
 
 def pending(meta: dict[str, Any]) -> Pending:

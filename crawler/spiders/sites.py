@@ -58,8 +58,9 @@ class SiteSources:
         site = self._sites[source.name]
         while candidates:
             candidate, *candidates = candidates
-            cached = stored_robots(self._sessions, candidate.url) if (
-                candidate.kind == ROBOTS) else None  # fmt: skip
+            cached = (
+                stored_robots(self._sessions, candidate.url) if (candidate.kind == ROBOTS) else None
+            )
             if cached:  # the robots middleware has just read it for the homepage
                 candidates += site.read(candidate, *cached, "text/plain", candidate.url)
                 continue
@@ -75,16 +76,19 @@ class SiteSources:
         if not chosen:
             problem = report.problem or "no feed or sitemap found"
             self._recorder.failed(
-                source.name, source.urls[0], "discovery",
+                source.name,
+                source.urls[0],
+                "discovery",
                 f"{problem} at {source.urls[0]} (see `newswatch discover {source.urls[0]}`)",
                 index=True,
-            )  # fmt: skip
+            )
             return
         with self._sessions() as session:
             for found, why in chosen:
                 how = f"{found.candidate.how}; {why}"
-                endpoints.remember(session, self._source_ids[source.name], found.url,
-                                   found.kind or "feed", how)  # fmt: skip
+                endpoints.remember(
+                    session, self._source_ids[source.name], found.url, found.kind or "feed", how
+                )
         for found, _ in chosen:
             yield index_request(source, found.url, None, depth=0, read_as=found.kind)
 
@@ -93,5 +97,10 @@ def _answer(response: Response) -> tuple[int, bytes, str | None, str, str | None
     """What SiteDiscovery.read takes of a response after its candidate."""
     header = response.headers.get("Content-Type")
     text = response.text if isinstance(response, TextResponse) else None
-    return (response.status, response.body, header.decode("latin-1") if header else None,
-            response.url, text)  # fmt: skip
+    return (
+        response.status,
+        response.body,
+        header.decode("latin-1") if header else None,
+        response.url,
+        text,
+    )

@@ -60,13 +60,14 @@ def delivery_page(
 ) -> LogPage:
     """Deliveries newest first, in keyset pages by id."""
     query = (
-        select(AlertDelivery, AlertMatch.story_id, AlertMatch.article_id, Article.title,
-               Article.url)
+        select(
+            AlertDelivery, AlertMatch.story_id, AlertMatch.article_id, Article.title, Article.url
+        )
         .join(AlertMatch, AlertMatch.id == AlertDelivery.match_id)
         .join(Article, Article.id == AlertMatch.article_id)
         .order_by(AlertDelivery.id.desc())
         .limit(limit + 1)
-    )  # fmt: skip
+    )
     if state:
         query = query.where(AlertDelivery.state == state)
     if rule:
@@ -74,9 +75,7 @@ def delivery_page(
     if before is not None:
         query = query.where(AlertDelivery.id < before)
     rows = session.execute(query).all()
-    entries = tuple(
-        LogEntry(delivery_row(row[0]), *row[1:]) for row in rows[:limit]
-    )  # fmt: skip
+    entries = tuple(LogEntry(delivery_row(row[0]), *row[1:]) for row in rows[:limit])
     more = len(rows) > limit
     return LogPage(entries, entries[-1].delivery.id if more and entries else None)
 
@@ -112,7 +111,13 @@ def rule_matches(session: Session, rule: str, limit: int = 50) -> list[MatchEntr
         .limit(limit)
     )
     return [
-        MatchEntry(match.id, match.rule, match.matched_at, tuple(match.terms or ()),
-                   tuple(match.snippets or ()), item(article, source))
+        MatchEntry(
+            match.id,
+            match.rule,
+            match.matched_at,
+            tuple(match.terms or ()),
+            tuple(match.snippets or ()),
+            item(article, source),
+        )
         for match, article, source in session.execute(query)
-    ]  # fmt: skip
+    ]

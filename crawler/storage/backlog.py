@@ -61,11 +61,19 @@ def defer(session: Session, source_id: int, links: Sequence[Pending], now: datet
     if not links:
         return
     rows = [
-        {"key": link.key, "source_id": source_id, "url": link.url, "hints": link.hints,
-         "state": WAITING, "attempts": 0, "next_attempt_at": now, "found_at": now,
-         "updated_at": now}
+        {
+            "key": link.key,
+            "source_id": source_id,
+            "url": link.url,
+            "hints": link.hints,
+            "state": WAITING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "found_at": now,
+            "updated_at": now,
+        }
         for link in links
-    ]  # fmt: skip
+    ]
     session.execute(dialect.insert_ignore(session, BacklogLink).values(rows))
     session.commit()
 
@@ -85,8 +93,14 @@ def record_failure(
     policy, see REFUSED). The attempts so far."""
     row = session.get(BacklogLink, link.key)
     if row is None:
-        row = BacklogLink(key=link.key, source_id=source_id, url=link.url, hints=link.hints,
-                          attempts=0, found_at=now)  # fmt: skip
+        row = BacklogLink(
+            key=link.key,
+            source_id=source_id,
+            url=link.url,
+            hints=link.hints,
+            attempts=0,
+            found_at=now,
+        )
         session.add(row)
     row.attempts += 1
     row.state = REFUSED if refused else RETRY if retry_at else GAVE_UP

@@ -160,10 +160,15 @@ def _sightings(since: datetime | None, wanted: str | None) -> Select:
         select(func.min(Article.id)).where(Article.link_key == LinkSighting.key).scalar_subquery()
     )
     query = select(
-        LinkSighting.key, LinkSighting.way, LinkSighting.first_seen_at,
-        func.coalesce(by_url, by_link), BacklogLink.state, BacklogLink.reason,
-        BacklogLink.detail, BacklogLink.url,
-    ).outerjoin(BacklogLink, BacklogLink.key == LinkSighting.key)  # fmt: skip
+        LinkSighting.key,
+        LinkSighting.way,
+        LinkSighting.first_seen_at,
+        func.coalesce(by_url, by_link),
+        BacklogLink.state,
+        BacklogLink.reason,
+        BacklogLink.detail,
+        BacklogLink.url,
+    ).outerjoin(BacklogLink, BacklogLink.key == LinkSighting.key)
     if wanted is not None:
         query = query.where(_key_on(LinkSighting.key, wanted))
     if since is not None:
@@ -182,12 +187,14 @@ def _key_on(column, wanted: str):
     """Keys that may be on the wanted outlet (outlet_matches decides; this narrows the scan)."""
     escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     ends = ("/%",) if _has_port(wanted) else ("/%", ":%")
-    return or_(*(
-        column.like(f"{scheme}://{prefix}{escaped}{end}", escape="\\")
-        for scheme in DEFAULT_PORTS
-        for prefix in ("", *SAME_SITE_PREFIXES)
-        for end in ends
-    ))  # fmt: skip
+    return or_(
+        *(
+            column.like(f"{scheme}://{prefix}{escaped}{end}", escape="\\")
+            for scheme in DEFAULT_PORTS
+            for prefix in ("", *SAME_SITE_PREFIXES)
+            for end in ends
+        )
+    )
 
 
 def _has_port(outlet: str) -> bool:
@@ -240,13 +247,15 @@ def _with_details(
     out = []
     for row in outlets:
         single, unstored = chosen[row.outlet]
-        out.append(replace(
-            row,
-            only_one_way=tuple(_link(entry, articles, ways) for entry in single[:limit]),
-            unstored=tuple(_link(entry, articles, ways) for entry in unstored[:limit]),
-            more_only_one_way=max(0, len(single) - limit),
-            more_unstored=max(0, len(unstored) - limit),
-        ))  # fmt: skip
+        out.append(
+            replace(
+                row,
+                only_one_way=tuple(_link(entry, articles, ways) for entry in single[:limit]),
+                unstored=tuple(_link(entry, articles, ways) for entry in unstored[:limit]),
+                more_only_one_way=max(0, len(single) - limit),
+                more_unstored=max(0, len(unstored) - limit),
+            )
+        )
     return out
 
 
@@ -266,5 +275,12 @@ def _link(entry: _Found, articles: dict[int, tuple[str, str | None]], ways) -> L
         url, title = articles.get(entry.article_id, (entry.key, None))
         return Link(entry.key, url, ordered, entry.first_seen_at, entry.article_id, title)
     state, _reason_code, detail, published = entry.backlog
-    return Link(entry.key, published or entry.key, ordered, entry.first_seen_at,
-                reason=_reason(entry), state=state, detail=detail)  # fmt: skip
+    return Link(
+        entry.key,
+        published or entry.key,
+        ordered,
+        entry.first_seen_at,
+        reason=_reason(entry),
+        state=state,
+        detail=detail,
+    )

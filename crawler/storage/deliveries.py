@@ -94,28 +94,43 @@ def claim_due(
 def matches(session: Session, ids: list[int]) -> dict[int, AlertItem]:
     """These matches by id, with their articles and their stories' sizes at this moment."""
     query = (
-        select(AlertMatch, Article.url, Article.title, Source.name, Article.site_name,
-               Article.language, Article.published_at)
+        select(
+            AlertMatch,
+            Article.url,
+            Article.title,
+            Source.name,
+            Article.site_name,
+            Article.language,
+            Article.published_at,
+        )
         .join(Article, Article.id == AlertMatch.article_id)
         .join(Source, Source.id == Article.source_id)
         .where(AlertMatch.id.in_(ids))
-    )  # fmt: skip
+    )
     rows = session.execute(query).all()
     sizes = stories.summaries(session, [match.story_id for match, *_ in rows])
     found = {}
     for match, url, title, source, site_name, language, published_at in rows:
         story = sizes.get(match.story_id)
         found[match.id] = AlertItem(
-            match_id=match.id, story_id=match.story_id, article_id=match.article_id, url=url,
-            title=title, source=source, site_name=site_name, language=language,
-            published_at=published_at, matched_at=match.matched_at,
-            terms=tuple(match.terms or ()), snippets=tuple(match.snippets or ()),
+            match_id=match.id,
+            story_id=match.story_id,
+            article_id=match.article_id,
+            url=url,
+            title=title,
+            source=source,
+            site_name=site_name,
+            language=language,
+            published_at=published_at,
+            matched_at=match.matched_at,
+            terms=tuple(match.terms or ()),
+            snippets=tuple(match.snippets or ()),
             title_highlights=tuple(tuple(span) for span in match.title_highlights or ()),
             story_articles=story.articles if story else 1,
             story_outlets=story.outlets if story else 1,
             story_languages=story.languages if story else (),
             query=match.query,
-        )  # fmt: skip
+        )
     return found
 
 
@@ -128,8 +143,11 @@ def record_attempt(
     next_attempt_at: datetime | None = None,
 ) -> None:
     """Log one attempt for each delivery and move it on: sent, retry (pending later) or dead."""
-    values: dict = {"claimed_until": None, "claimed_by": None,
-                    "attempts": AlertDelivery.attempts + 1}  # fmt: skip
+    values: dict = {
+        "claimed_until": None,
+        "claimed_by": None,
+        "attempts": AlertDelivery.attempts + 1,
+    }
     if outcome == "sent":
         values.update(state="sent", sent_at=now, last_error=None)
     elif outcome == "retry":
@@ -166,8 +184,13 @@ def requeue_dead(session: Session, now: datetime, ids: list[int] | None = None) 
     statement = update(AlertDelivery).where(AlertDelivery.state == "dead")
     if ids:
         statement = statement.where(AlertDelivery.id.in_(ids))
-    values = {"state": "pending", "next_attempt_at": now, "queued_at": now, "claimed_until": None,
-              "claimed_by": None}  # fmt: skip
+    values = {
+        "state": "pending",
+        "next_attempt_at": now,
+        "queued_at": now,
+        "claimed_until": None,
+        "claimed_by": None,
+    }
     return session.execute(statement.values(**values)).rowcount
 
 

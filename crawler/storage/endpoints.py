@@ -25,8 +25,16 @@ def remember(session: Session, source_id: int, url: str, kind: str, how: str) ->
     """Keep a working endpoint (again, if known: its failures are forgiven); commits."""
     row = session.get(SiteEndpoint, (source_id, url))
     if row is None:
-        session.add(SiteEndpoint(source_id=source_id, url=url, kind=kind, how=how,
-                                 found_at=utcnow(), failures_in_row=0))  # fmt: skip
+        session.add(
+            SiteEndpoint(
+                source_id=source_id,
+                url=url,
+                kind=kind,
+                how=how,
+                found_at=utcnow(),
+                failures_in_row=0,
+            )
+        )
     else:
         row.kind, row.failures_in_row = kind, 0
     session.commit()

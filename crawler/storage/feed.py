@@ -99,11 +99,13 @@ def _conditions(session: Session, where: FeedFilter, table=Article, *, searched=
     # An article without a publication date is dated by when it was fetched.
     undated = table.published_at.is_(None)
     if where.since:
-        conditions.append(or_(table.published_at >= where.since,
-                              undated & (table.fetched_at >= where.since)))  # fmt: skip
+        conditions.append(
+            or_(table.published_at >= where.since, undated & (table.fetched_at >= where.since))
+        )
     if where.until:
-        conditions.append(or_(table.published_at < where.until,
-                              undated & (table.fetched_at < where.until)))  # fmt: skip
+        conditions.append(
+            or_(table.published_at < where.until, undated & (table.fetched_at < where.until))
+        )
     if searched and (where.search is not None or where.searching):
         found = search.matches(session.get_bind().dialect.name, where.search)
         if table is not Article:  # the index's condition is spelt on `articles` itself
@@ -115,8 +117,9 @@ def _conditions(session: Session, where: FeedFilter, table=Article, *, searched=
         # Correlated on the story, so a page costs its own rows, not the whole view.
         earlier = aliased(Article)
         others = _conditions(session, replace(where, per_story=False), earlier)
-        conditions.append(~exists().where(earlier.story_id == table.story_id,
-                                          earlier.id < table.id, *others))  # fmt: skip
+        conditions.append(
+            ~exists().where(earlier.story_id == table.story_id, earlier.id < table.id, *others)
+        )
     return conditions
 
 
@@ -207,23 +210,39 @@ def iter_feed(
 
 def _items(session: Session, rows: Sequence) -> list[FeedItem]:
     story_ids = {article.story_id for article, _ in rows}
-    sizes = dict(
-        session.execute(
-            select(Article.story_id, func.count(Article.id))
-            .where(Article.story_id.in_(story_ids))
-            .group_by(Article.story_id)
-        ).all()
-    ) if story_ids else {}  # fmt: skip
+    sizes = (
+        dict(
+            session.execute(
+                select(Article.story_id, func.count(Article.id))
+                .where(Article.story_id.in_(story_ids))
+                .group_by(Article.story_id)
+            ).all()
+        )
+        if story_ids
+        else {}
+    )
     return [item(article, source, sizes.get(article.story_id, 1)) for article, source in rows]
 
 
 def item(article: Article, source: str, story_size: int = 1) -> FeedItem:
     return FeedItem(
-        article.id, article.story_id, article.url, article.title, article.author, article.lead,
-        article.text, article.language, article.published_at, article.fetched_at,
-        article.site_name, article.image_url, source, article.duplicate_of_id,
-        article.story_reason, story_size,
-    )  # fmt: skip
+        article.id,
+        article.story_id,
+        article.url,
+        article.title,
+        article.author,
+        article.lead,
+        article.text,
+        article.language,
+        article.published_at,
+        article.fetched_at,
+        article.site_name,
+        article.image_url,
+        source,
+        article.duplicate_of_id,
+        article.story_reason,
+        story_size,
+    )
 
 
 def get_item(session: Session, article_id: int) -> FeedItem | None:

@@ -44,10 +44,19 @@ def _article_query():
 
 def _row(article: Article, source: str, tags: list[str] | None) -> ArticleRow:
     return ArticleRow(
-        article.id, article.story_id, article.url, article.title, article.lead, article.text,
-        article.language, article.published_at, article.stored_at, article.site_name, source,
+        article.id,
+        article.story_id,
+        article.url,
+        article.title,
+        article.lead,
+        article.text,
+        article.language,
+        article.published_at,
+        article.stored_at,
+        article.site_name,
+        source,
         tuple(tags or ()),
-    )  # fmt: skip
+    )
 
 
 def lock_watermark(session: Session, now: datetime, backfill_since: datetime) -> Watermark:

@@ -31,9 +31,15 @@ def read(session: Session, origin: str) -> StoredRobots | None:
     if row is None:
         return None
     return StoredRobots(
-        row.origin, row.status, row.body, row.read_at, row.expires_at, row.error,
-        row.claimed_until, row.claimed_by,
-    )  # fmt: skip
+        row.origin,
+        row.status,
+        row.body,
+        row.read_at,
+        row.expires_at,
+        row.error,
+        row.claimed_until,
+        row.claimed_by,
+    )
 
 
 def claim(session: Session, origin: str, owner: str, now: datetime, until: datetime) -> bool:

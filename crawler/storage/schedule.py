@@ -144,8 +144,10 @@ def article_samples(session: Session, source_id: int, limit: int = 60) -> list[A
         .order_by(Article.id.desc())
         .limit(limit)
     )
-    return [ArticleSample(stored, bool(dated), bool(authored), length or 0)
-            for stored, dated, authored, length in rows]  # fmt: skip
+    return [
+        ArticleSample(stored, bool(dated), bool(authored), length or 0)
+        for stored, dated, authored, length in rows
+    ]
 
 
 def extraction_failures(session: Session, source_id: int, since: datetime | None) -> int:

@@ -163,8 +163,16 @@ def source_health(
     latest, counts = latest_runs(), article_counts()
     streak, recovery, failed = _failure_streaks(), _recoveries(), aliased(CrawlRun)
     query = (
-        select(Source, CrawlRun, SourceSchedule, counts.c.n, streak.c.n, streak.c.since,
-               recovery.c.since, failed.error)
+        select(
+            Source,
+            CrawlRun,
+            SourceSchedule,
+            counts.c.n,
+            streak.c.n,
+            streak.c.since,
+            recovery.c.since,
+            failed.error,
+        )
         .outerjoin(latest, latest.c.source_id == Source.id)
         .outerjoin(CrawlRun, CrawlRun.id == latest.c.run_id)
         .outerjoin(SourceSchedule, SourceSchedule.source_id == Source.id)
@@ -172,7 +180,7 @@ def source_health(
         .outerjoin(streak, streak.c.source_id == Source.id)
         .outerjoin(recovery, recovery.c.source_id == Source.id)
         .outerjoin(failed, failed.id == streak.c.last_id)
-    )  # fmt: skip
+    )
     if configured is not None:
         query = query.where(Source.name.in_([source.name for source in configured]))
     stored = {row[0].name: row for row in session.execute(query)}
@@ -228,15 +236,21 @@ def _failure_streaks() -> Subquery:
     """(source_id, n, since, last_id): each source's failed runs since its last good one."""
     good = _newest(SUCCEEDED)
     return (
-        select(CrawlRun.source_id, func.count(CrawlRun.id).label("n"),
-               func.min(CrawlRun.finished_at).label("since"),
-               func.max(CrawlRun.id).label("last_id"))
+        select(
+            CrawlRun.source_id,
+            func.count(CrawlRun.id).label("n"),
+            func.min(CrawlRun.finished_at).label("since"),
+            func.max(CrawlRun.id).label("last_id"),
+        )
         .outerjoin(good, good.c.source_id == CrawlRun.source_id)
-        .where(CrawlRun.status == "failed", CrawlRun.finished_at.is_not(None),
-               CrawlRun.id > func.coalesce(good.c.run_id, 0))
+        .where(
+            CrawlRun.status == "failed",
+            CrawlRun.finished_at.is_not(None),
+            CrawlRun.id > func.coalesce(good.c.run_id, 0),
+        )
         .group_by(CrawlRun.source_id)
         .subquery()
-    )  # fmt: skip
+    )
 
 
 def _recoveries() -> Subquery:
@@ -245,11 +259,14 @@ def _recoveries() -> Subquery:
     return (
         select(CrawlRun.source_id, func.min(CrawlRun.finished_at).label("since"))
         .outerjoin(bad, bad.c.source_id == CrawlRun.source_id)
-        .where(CrawlRun.status.in_(SUCCEEDED), CrawlRun.finished_at.is_not(None),
-               CrawlRun.id > func.coalesce(bad.c.run_id, 0))
+        .where(
+            CrawlRun.status.in_(SUCCEEDED),
+            CrawlRun.finished_at.is_not(None),
+            CrawlRun.id > func.coalesce(bad.c.run_id, 0),
+        )
         .group_by(CrawlRun.source_id)
         .subquery()
-    )  # fmt: skip
+    )
 
 
 def _newest(statuses: Sequence[str]) -> Subquery:

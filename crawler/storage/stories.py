@@ -157,11 +157,17 @@ def summaries(session: Session, story_ids: Iterable[int]) -> dict[int, StorySumm
     if not ids:
         return {}
     rows = session.execute(
-        select(Article.story_id, Article.id, Article.source_id, Article.language,
-               _dated().label("dated"), Article.title)
+        select(
+            Article.story_id,
+            Article.id,
+            Article.source_id,
+            Article.language,
+            _dated().label("dated"),
+            Article.title,
+        )
         .where(Article.story_id.in_(ids))
         .order_by(Article.story_id, Article.id)
-    ).all()  # fmt: skip
+    ).all()
     members: dict[int, list] = defaultdict(list)
     for row in rows:
         members[row.story_id].append(row)
@@ -217,10 +223,18 @@ class Member:
 def members(session: Session, story_id: int) -> list[Member]:
     """The story's articles in the order they joined, with why each joined."""
     rows = session.execute(
-        select(Article.id, Source.name, Article.language, _dated(), Article.title, Article.url,
-               Article.duplicate_of_id, Article.story_reason)
+        select(
+            Article.id,
+            Source.name,
+            Article.language,
+            _dated(),
+            Article.title,
+            Article.url,
+            Article.duplicate_of_id,
+            Article.story_reason,
+        )
         .join(Source, Source.id == Article.source_id)
         .where(Article.story_id == story_id)
         .order_by(Article.id)
-    ).all()  # fmt: skip
+    ).all()
     return [Member(*row) for row in rows]

@@ -88,8 +88,9 @@ def try_query(
             click.echo(f"  {day} {per_day[day]:5d} {bar}", file=out)
         click.echo(f"latest {min(limit, len(hits))} hits:", file=out)
     for when, row, hit in sorted(hits, key=lambda h: h[0], reverse=True)[:limit]:
-        click.echo(f"  #{row.id} {local_time(when, zone)} · {row.source} · "
-                   f"{row.language or '?'}", file=out)  # fmt: skip
+        click.echo(
+            f"  #{row.id} {local_time(when, zone)} · {row.source} · {row.language or '?'}", file=out
+        )
         click.echo(f"    {one_line(row.title or row.url)}", file=out)
         why = "; ".join(f"{f.term.label} in {' and '.join(f.fields)}" for f in hit.terms)
         click.echo(f"    why: {why or 'language, source or tag conditions only'}", file=out)
@@ -176,8 +177,15 @@ def test_command(ctx: click.Context, query: str, days: float | None, limit: int)
 
     app = ctx.find_object(App)
     try:
-        try_query(app.settings.alerts, app.engine(), query, click.get_text_stream("stdout"),
-                   days=days, limit=limit, zone=app.settings.display.zone)  # fmt: skip
+        try_query(
+            app.settings.alerts,
+            app.engine(),
+            query,
+            click.get_text_stream("stdout"),
+            days=days,
+            limit=limit,
+            zone=app.settings.display.zone,
+        )
     except QueryError as error:
         raise click.BadParameter(str(error), param_hint="QUERY") from None
 
@@ -216,8 +224,15 @@ def log_command(ctx: click.Context, state, rule, limit, attempts) -> None:
     from newswatch.app import App
 
     app = ctx.find_object(App)
-    show_log(app.engine(), click.get_text_stream("stdout"), state=state, rule=rule,
-             limit=limit, attempts=attempts, zone=app.settings.display.zone)  # fmt: skip
+    show_log(
+        app.engine(),
+        click.get_text_stream("stdout"),
+        state=state,
+        rule=rule,
+        limit=limit,
+        attempts=attempts,
+        zone=app.settings.display.zone,
+    )
 
 
 @alerts.command("retry")

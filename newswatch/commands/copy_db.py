@@ -18,13 +18,19 @@ def _shown(url: str) -> str:
 @click.command("copy-db")
 @config_option
 @click.option(
-    "--to", "target_url", required=True, metavar="URL",
+    "--to",
+    "target_url",
+    required=True,
+    metavar="URL",
     help="The database to fill; created or migrated to the newest schema, must hold no articles.",
-)  # fmt: skip
+)
 @click.option(
-    "--batch", default=copy.BATCH, show_default=True, type=click.IntRange(1),
+    "--batch",
+    default=copy.BATCH,
+    show_default=True,
+    type=click.IntRange(1),
     help="Rows written per statement.",
-)  # fmt: skip
+)
 @click.pass_obj
 def copy_db(app: App, target_url: str, batch: int) -> None:
     """Copy every table of the current database into an empty one.
@@ -50,9 +56,11 @@ def copy_db(app: App, target_url: str, batch: int) -> None:
             )
         click.echo(f"copying {_shown(source_url)} → {_shown(target_url)}")
         counts = copy.copy_tables(
-            source, target, batch=batch,
+            source,
+            target,
+            batch=batch,
             on_table=lambda name, rows: click.echo(f"  {name:<18} {rows:>9,} rows"),
-        )  # fmt: skip
+        )
     finally:
         target.dispose()
     click.echo(f"copied {sum(counts.values()):,} rows in {len(counts)} tables")

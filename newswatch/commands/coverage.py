@@ -28,18 +28,30 @@ def _console() -> Console:
 @click.command()
 @config_option
 @click.option("--since", type=DateType(), help="Only articles first found on or after this date.")
-@click.option("--outlet", metavar="HOST",
-              help="Only this outlet (lesoir.be; www., m. and amp. are ignored).")  # fmt: skip
-@click.option("--details", is_flag=True,
-              help="List the articles one way alone found, and those not stored.")  # fmt: skip
-@click.option("-n", "--limit", default=100, show_default=True, metavar="N",
-              help="With --details: at most N articles per list and outlet.")  # fmt: skip
+@click.option(
+    "--outlet", metavar="HOST", help="Only this outlet (lesoir.be; www., m. and amp. are ignored)."
+)
+@click.option(
+    "--details", is_flag=True, help="List the articles one way alone found, and those not stored."
+)
+@click.option(
+    "-n",
+    "--limit",
+    default=100,
+    show_default=True,
+    metavar="N",
+    help="With --details: at most N articles per list and outlet.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document (for scripts).")
 @click.pass_obj
 def coverage(
-    app: App, since: datetime | None, outlet: str | None, details: bool, limit: int,
+    app: App,
+    since: datetime | None,
+    outlet: str | None,
+    details: bool,
+    limit: int,
     as_json: bool,
-) -> None:  # fmt: skip
+) -> None:
     """Show, per outlet, how many articles each way of finding them saw.
 
     The ways are the outlet's feed, sitemap, listing page and news search. For each
@@ -63,19 +75,27 @@ def coverage(
             session, since=since, outlet=outlet, details=limit if details else 0
         )
     if as_json:
-        click.echo(json.dumps(as_document(found, since, outlet, details), ensure_ascii=False,
-                              indent=2))  # fmt: skip
+        click.echo(
+            json.dumps(as_document(found, since, outlet, details), ensure_ascii=False, indent=2)
+        )
         return
     if not found.outlets:
-        click.echo("No articles found by any way" + (" that match." if since or outlet else
-                   " yet: coverage is counted from the next `newswatch crawl` on."))  # fmt: skip
+        click.echo(
+            "No articles found by any way"
+            + (
+                " that match."
+                if since or outlet
+                else " yet: coverage is counted from the next `newswatch crawl` on."
+            )
+        )
         return
     console = _console()
     for row in found.outlets:
         print_outlet(console, row, found.ways, details)
     if len(found.outlets) > 1:
-        console.print(f"{len(found.outlets)} outlets: {found.found} articles found, "
-                      f"{found.stored} stored.")  # fmt: skip
+        console.print(
+            f"{len(found.outlets)} outlets: {found.found} articles found, {found.stored} stored."
+        )
 
 
 def print_outlet(console: Console, row: OutletCoverage, ways: tuple[str, ...], details: bool):
@@ -99,8 +119,14 @@ def print_outlet(console: Console, row: OutletCoverage, ways: tuple[str, ...], d
 
 
 def _table(*columns: str, title: str | None = None) -> Table:
-    table = Table(box=None, pad_edge=False, header_style="bold", title=title,
-                  title_justify="left", title_style="bold")  # fmt: skip
+    table = Table(
+        box=None,
+        pad_edge=False,
+        header_style="bold",
+        title=title,
+        title_justify="left",
+        title_style="bold",
+    )
     for column in columns:
         numeric = column in ("found", "only this way", "articles")
         table.add_column(column, justify="right" if numeric else "left", overflow="fold")
@@ -132,10 +158,14 @@ def as_document(found: Coverage, since: datetime | None, outlet: str | None, det
     outlets = []
     for row in found.outlets:
         record = {
-            "outlet": row.outlet, "found": row.found, "stored": row.stored,
-            "not_stored_total": row.not_stored_total, "found_by": row.found_by,
-            "only_by": row.only_by, "not_stored": row.not_stored,
-        }  # fmt: skip
+            "outlet": row.outlet,
+            "found": row.found,
+            "stored": row.stored,
+            "not_stored_total": row.not_stored_total,
+            "found_by": row.found_by,
+            "only_by": row.only_by,
+            "not_stored": row.not_stored,
+        }
         if details:
             record["only_one_way"] = [_link(link) for link in row.only_one_way]
             record["unstored"] = [_link(link) for link in row.unstored]
@@ -143,16 +173,25 @@ def as_document(found: Coverage, since: datetime | None, outlet: str | None, det
             record["more_unstored"] = row.more_unstored
         outlets.append(record)
     return {
-        "since": since.isoformat() if since else None, "outlet": outlet,
-        "ways": list(found.ways), "found": found.found, "stored": found.stored,
+        "since": since.isoformat() if since else None,
+        "outlet": outlet,
+        "ways": list(found.ways),
+        "found": found.found,
+        "stored": found.stored,
         "outlets": outlets,
-    }  # fmt: skip
+    }
 
 
 def _link(link: Link) -> dict:
     return {
-        "url": link.url, "key": link.key, "ways": list(link.ways), "stored": link.stored,
-        "article_id": link.article_id, "title": link.title, "reason": link.reason,
-        "state": link.state, "detail": link.detail,
+        "url": link.url,
+        "key": link.key,
+        "ways": list(link.ways),
+        "stored": link.stored,
+        "article_id": link.article_id,
+        "title": link.title,
+        "reason": link.reason,
+        "state": link.state,
+        "detail": link.detail,
         "first_seen_at": link.first_seen_at.isoformat(),
-    }  # fmt: skip
+    }

@@ -28,14 +28,19 @@ log = logging.getLogger("newswatch")
 @click.command()
 @config_option
 @click.option(
-    "-s", "--source", "names", multiple=True, metavar="NAME",
+    "-s",
+    "--source",
+    "names",
+    multiple=True,
+    metavar="NAME",
     help="Crawl only this source (repeatable). [default: every source]",
-)  # fmt: skip
+)
 @click.option(
-    "--cluster", is_flag=True,
+    "--cluster",
+    is_flag=True,
     help="Queue the sources for `newswatch worker` processes and wait for them, instead of "
     "crawling here. [default: when the config has a [cluster] section]",
-)  # fmt: skip
+)
 @click.pass_obj
 def crawl(app: App, names: tuple[str, ...], cluster: bool) -> None:
     """Crawl the configured sources once, store new articles, and exit.
@@ -72,15 +77,18 @@ def crawl(app: App, names: tuple[str, ...], cluster: bool) -> None:
     if failed and len(failed) == len(tallies):
         log.warning(
             "every source failed: check this machine's network access and the addresses "
-            "in %s (see `newswatch failures`)", settings.config_path,
-        )  # fmt: skip
+            "in %s (see `newswatch failures`)",
+            settings.config_path,
+        )
         raise click.exceptions.Exit(3)
     if failed:
         shown = ", ".join(failed[:5]) + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
         log.warning(
             "%d of %d sources failed: %s (see `newswatch failures`)",
-            len(failed), len(tallies), shown,
-        )  # fmt: skip
+            len(failed),
+            len(tallies),
+            shown,
+        )
         raise click.exceptions.Exit(1)
 
 
@@ -112,20 +120,28 @@ def _chosen(sources: tuple[Source, ...], names: tuple[str, ...]) -> list[Source]
 
 
 def _summarise(tallies) -> None:
-    total = {k: sum(getattr(t.finished, k) for t in tallies if t.finished)
-             for k in ("fetched", "new", "duplicates", "failed")}  # fmt: skip
+    total = {
+        k: sum(getattr(t.finished, k) for t in tallies if t.finished)
+        for k in ("fetched", "new", "duplicates", "failed")
+    }
     log.info(
         "crawl done: %d sources, %d fetched, %d new, %d duplicate, %d failed",
-        len(tallies), total["fetched"], total["new"], total["duplicates"], total["failed"],
-    )  # fmt: skip
+        len(tallies),
+        total["fetched"],
+        total["new"],
+        total["duplicates"],
+        total["failed"],
+    )
 
 
 @click.command()
 @click.option(
-    "--keep", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
     help="Keep the database in DIR (made if missing), with a configuration to explore it "
     "by. [default: a temporary database, deleted at the end]",
-)  # fmt: skip
+)
 @click.pass_obj
 def demo(app: App, keep: Path | None) -> None:
     """Serve the bundled sample news site on loopback and crawl it.
@@ -173,11 +189,15 @@ def demo(app: App, keep: Path | None) -> None:
         _explain_kept(keep, url)
     elif app.database_url:
         shown = shlex.quote(url)
-        click.echo(f"Stored in {database_location(url)}; explore it with "
-                   f"`newswatch --database {shown} articles` (or stories, serve).")  # fmt: skip
+        click.echo(
+            f"Stored in {database_location(url)}; explore it with "
+            f"`newswatch --database {shown} articles` (or stories, serve)."
+        )
     else:
-        click.echo("That database was temporary: `newswatch demo --keep DIR` keeps one "
-                   "to explore with articles, stories, coverage and serve.")  # fmt: skip
+        click.echo(
+            "That database was temporary: `newswatch demo --keep DIR` keeps one "
+            "to explore with articles, stories, coverage and serve."
+        )
 
 
 def _explain_kept(folder: Path, url: str) -> None:

@@ -27,10 +27,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]+")
 @config_option
 @click.argument("homepages", nargs=-1, required=True, metavar="HOMEPAGE...")
 @click.option(
-    "--write", is_flag=True,
+    "--write",
+    is_flag=True,
     help="Also add the sources to the configuration file (a backup is kept first; "
     "sources whose name or address it has already are left out).",
-)  # fmt: skip
+)
 @click.pass_obj
 def discover(app: App, homepages: tuple[str, ...], write: bool) -> None:
     """Find each site's feeds and sitemaps from its homepage; print [[sources]].
@@ -122,8 +123,9 @@ def _site_lines(report: SiteReport, verdicts: list[Verdict]) -> list[str]:
         elif found.problem:
             lines.append(f"not usable: {found.candidate.url} ({_how(found)}): {found.problem}")
         else:
-            lines.append(f"not chosen: {found.url} ({_how(found)}): {describe(found)}; "
-                         f"{verdict.why}")  # fmt: skip
+            lines.append(
+                f"not chosen: {found.url} ({_how(found)}): {describe(found)}; {verdict.why}"
+            )
     for problem, paths in usual.items():
         lines.append(f"usual paths {', '.join(paths)}: {problem}")
     return lines
@@ -146,8 +148,13 @@ def _log(report: SiteReport, verdicts: list[Verdict]) -> None:
     if not report.reachable:
         log.warning("discover %s: unreachable (%s)", report.homepage, report.problem)
     elif chosen:
-        log.info("discover %s: %d checked, %d not usable; chose %s", report.homepage,
-                 len(verdicts), unusable, " and ".join(chosen))  # fmt: skip
+        log.info(
+            "discover %s: %d checked, %d not usable; chose %s",
+            report.homepage,
+            len(verdicts),
+            unusable,
+            " and ".join(chosen),
+        )
     else:
         log.warning("discover %s: %d checked, none usable", report.homepage, len(verdicts))
 
@@ -161,5 +168,10 @@ def _write(path, blocks: list[SourceBlock]) -> None:
         log.warning("not written: %s", skipped)
     if added.written:
         backup = f" (backup: {added.backup})" if added.backup else ""
-        log.info("wrote %d sources to %s%s: %s", len(added.written), path, backup,
-                 ", ".join(added.written))  # fmt: skip
+        log.info(
+            "wrote %d sources to %s%s: %s",
+            len(added.written),
+            path,
+            backup,
+            ", ".join(added.written),
+        )

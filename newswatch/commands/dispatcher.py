@@ -51,13 +51,19 @@ class Duration(click.ParamType):
 @click.command()
 @config_option
 @click.option(
-    "--interval", type=Duration(), metavar="DURATION",
-    help='Start a round this often, e.g. 5s or 2m. [default: [service] alerts_interval]',
-)  # fmt: skip
+    "--interval",
+    type=Duration(),
+    metavar="DURATION",
+    help="Start a round this often, e.g. 5s or 2m. [default: [service] alerts_interval]",
+)
 @click.option(
-    "--batch", type=click.IntRange(min=1), default=CLAIM_BATCH, show_default=True, metavar="N",
+    "--batch",
+    type=click.IntRange(min=1),
+    default=CLAIM_BATCH,
+    show_default=True,
+    metavar="N",
     help="Claim at most N deliveries a round, so several dispatchers share a burst.",
-)  # fmt: skip
+)
 @click.option("--once", is_flag=True, help="Run one round and exit (status 1 if it failed).")
 @click.pass_context
 def dispatcher(ctx: click.Context, interval: float | None, batch: int, once: bool) -> None:
@@ -86,8 +92,10 @@ def dispatcher(ctx: click.Context, interval: float | None, batch: int, once: boo
         return
     log.info(
         "dispatcher: started on %s, a round every %gs, claim lease %gs",
-        without_password(settings.database_url), interval, settings.alerts.claim_lease_seconds,
-    )  # fmt: skip
+        without_password(settings.database_url),
+        interval,
+        settings.alerts.claim_lease_seconds,
+    )
     stop = threading.Event()
     previous = _stop_on_signals(stop)
     try:
@@ -128,8 +136,11 @@ def _logged(one_round: Round) -> bool:
     if found.matches or sent.sent or sent.retried or sent.dead:
         log.info(
             "dispatcher: matched %d, sent %d, retried %d, dead %d",
-            found.matches, sent.sent, sent.retried, sent.dead,
-        )  # fmt: skip
+            found.matches,
+            sent.sent,
+            sent.retried,
+            sent.dead,
+        )
     return True
 
 
@@ -139,9 +150,12 @@ def _stop_on_signals(stop: threading.Event) -> dict[int, object]:
     def on_signal(number: int, _frame) -> None:
         name = signal.Signals(number).name
         if stop.is_set():
-            log.warning("%s again: stopping now; what this round claimed goes out again "
-                        "from the next round on this host, or elsewhere once the claim "
-                        "lease runs out", name)  # fmt: skip
+            log.warning(
+                "%s again: stopping now; what this round claimed goes out again "
+                "from the next round on this host, or elsewhere once the claim "
+                "lease runs out",
+                name,
+            )
             raise SystemExit(128 + number)
         log.info("%s received: stopping after this round", name)
         stop.set()

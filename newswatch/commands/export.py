@@ -23,9 +23,21 @@ from newswatch.app import App
 from newswatch.commands.options import article_filters, config_option, feed_search
 
 FIELDS = (
-    "id", "source", "url", "title", "author", "published_at", "language", "site_name",
-    "lead", "text", "image_url", "story_id", "duplicate_of_id", "fetched_at",
-)  # fmt: skip
+    "id",
+    "source",
+    "url",
+    "title",
+    "author",
+    "published_at",
+    "language",
+    "site_name",
+    "lead",
+    "text",
+    "image_url",
+    "story_id",
+    "duplicate_of_id",
+    "fetched_at",
+)
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection);
@@ -47,8 +59,7 @@ def export_items(
     """
 
     def judged(session: Session, where: FeedFilter, after: Cursor | None, limit: int):
-        page = search_page(session, search, where, after=after, limit=limit,
-                           budget=EXPORT_BUDGET)  # fmt: skip
+        page = search_page(session, search, where, after=after, limit=limit, budget=EXPORT_BUDGET)
         return FeedPage(tuple(hit.item for hit in page.found), page.next)  # type: ignore[arg-type]
 
     return feed.iter_feed(session, where, BATCH, limit=limit, pages=judged)
@@ -74,13 +85,20 @@ def export_record(article, source: str, zone: ZoneInfo) -> dict:
 @click.command()
 @config_option
 @click.option(
-    "-f", "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
-    show_default=True, help="JSON Lines (one article per line) or CSV with a header row.",
-)  # fmt: skip
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="JSON Lines (one article per line) or CSV with a header row.",
+)
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
     help="Write here instead of standard output.",
-)  # fmt: skip
+)
 @article_filters(search=True)
 @click.pass_obj
 def export(app: App, fmt: str, output: Path | None, **filters) -> None:

@@ -62,17 +62,30 @@ def article_filters(command=None, *, search: bool = False):
     )
     for option in reversed(
         [
-            click.option("--source", "sources", multiple=True, metavar="NAME",
-                         help="Only this source (repeatable)."),
-            click.option("--lang", "languages", multiple=True, metavar="CODE",
-                         help="Only this language, e.g. de (repeatable)."),
+            click.option(
+                "--source",
+                "sources",
+                multiple=True,
+                metavar="NAME",
+                help="Only this source (repeatable).",
+            ),
+            click.option(
+                "--lang",
+                "languages",
+                multiple=True,
+                metavar="CODE",
+                help="Only this language, e.g. de (repeatable).",
+            ),
             click.option("--since", type=DateType(), help="Published on or after this date."),
             click.option("--until", type=DateType(), help="Published before this date."),
             click.option("--text", metavar="WORDS", help=text_help),
-            click.option("--collapse", is_flag=True,
-                         help="One line per story: its first article, with the story's size."),
+            click.option(
+                "--collapse",
+                is_flag=True,
+                help="One line per story: its first article, with the story's size.",
+            ),
         ]
-    ):  # fmt: skip
+    ):
         command = option(command)
     return command
 
@@ -91,9 +104,12 @@ def feed_search(
         except QueryError as error:
             raise click.BadParameter(str(error), param_hint="--text") from None
     where = FeedFilter(
-        sources=tuple(sources), languages=tuple(languages), since=since, until=until,
+        sources=tuple(sources),
+        languages=tuple(languages),
+        since=since,
+        until=until,
         searching=bool(text) and searched is None,  # no word to search for: finds nothing
-    )  # fmt: skip
+    )
     return per_story(where, collapse), searched
 
 

@@ -118,14 +118,19 @@ def show(app: App, article_id: int) -> None:
         members = article_queries.story_members(session, article.story_id)
     zone = app.settings.display.zone
     lines = [
-        ("title", article.title), ("source", source), ("url", article.url),
+        ("title", article.title),
+        ("source", source),
+        ("url", article.url),
         ("link", article.link_url if article.link_url != article.url else None),
         ("fetched from", article.final_url if article.final_url != article.link_url else None),
-        ("author", article.author), ("published", _when(article.published_at, zone)),
-        ("language", article.language), ("site", article.site_name),
-        ("image", article.image_url), ("fetched", _when(article.fetched_at, zone)),
+        ("author", article.author),
+        ("published", _when(article.published_at, zone)),
+        ("language", article.language),
+        ("site", article.site_name),
+        ("image", article.image_url),
+        ("fetched", _when(article.fetched_at, zone)),
         ("story", f"#{article.story_id} ({len(members)} copies; {article.story_reason})"),
-    ]  # fmt: skip
+    ]
     for label, value in lines:
         if value:
             click.echo(f"{label + ':':14}{value}")
@@ -163,24 +168,36 @@ def failures(app: App, source: str | None, limit: int) -> None:
         return
     console, zone = _console(), app.settings.display.zone
     if links:
-        table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
-                      title="Articles that failed: next try, or given up")  # fmt: skip
+        table = Table(
+            box=None,
+            pad_edge=False,
+            header_style="bold",
+            title_justify="left",
+            title="Articles that failed: next try, or given up",
+        )
         for column in ("next try", "source", "attempts", "reason", "url", "detail"):
             table.add_column(column, overflow="fold")
         for link, name in links:
             next_try = {"retry": _when(link.next_attempt_at, zone), "gave_up": "gave up"}.get(
                 link.state, "refused"
             )
-            table.add_row(next_try, name, str(link.attempts), link.reason or "", link.url,
-                          link.detail or "")  # fmt: skip
+            table.add_row(
+                next_try, name, str(link.attempts), link.reason or "", link.url, link.detail or ""
+            )
         console.print(table)
         console.print()
     if recent:
-        table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left",
-                      title="Recent failures")  # fmt: skip
+        table = Table(
+            box=None,
+            pad_edge=False,
+            header_style="bold",
+            title_justify="left",
+            title="Recent failures",
+        )
         for column in ("when", "source", "reason", "url", "detail"):
             table.add_column(column, overflow="fold")
         for failure, name in recent:
-            table.add_row(_when(failure.occurred_at, zone), name, failure.reason, failure.url,
-                          failure.detail)  # fmt: skip
+            table.add_row(
+                _when(failure.occurred_at, zone), name, failure.reason, failure.url, failure.detail
+            )
         console.print(table)

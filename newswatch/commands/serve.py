@@ -29,8 +29,14 @@ def web_options(host: str, port: int, read_only: bool, settings: Settings, env=N
             raise click.UsageError(str(problem))
     if problems:
         raise ConfigError(settings.config_path, [Problem(p.key or "", str(p)) for p in problems])
-    return WebOptions(host=host, port=port, token=token, read_only=read_only,
-                      hosts=web.allowed_hosts, base_url=web.base_url)  # fmt: skip
+    return WebOptions(
+        host=host,
+        port=port,
+        token=token,
+        read_only=read_only,
+        hosts=web.allowed_hosts,
+        base_url=web.base_url,
+    )
 
 
 @click.command()
@@ -80,8 +86,10 @@ def serve(app: App, host: str, port: int, read_only: bool) -> None:
     web = create_app(app.engine(), app.settings, options)
     with cannot_listen(options):
         listener = listen(options)
-    click.echo(f"newswatch: serving http://{_netloc(host, listener.getsockname()[1])}/ "
-               "(Ctrl+C stops)", err=True)  # fmt: skip
+    click.echo(
+        f"newswatch: serving http://{_netloc(host, listener.getsockname()[1])}/ (Ctrl+C stops)",
+        err=True,
+    )
     serve_forever(web, listener)
 
 

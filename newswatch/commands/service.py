@@ -27,19 +27,26 @@ log = logging.getLogger("newswatch")
 @click.command()
 @config_option
 @click.option(
-    "--workers", type=click.IntRange(min=1), metavar="N",
+    "--workers",
+    type=click.IntRange(min=1),
+    metavar="N",
     help="Crawl processes at once. [default: [service] workers, one per core]",
-)  # fmt: skip
+)
 @click.option(
-    "--web", "web_address", metavar="HOST:PORT", is_flag=False, flag_value="127.0.0.1:8080",
+    "--web",
+    "web_address",
+    metavar="HOST:PORT",
+    is_flag=False,
+    flag_value="127.0.0.1:8080",
     help="Also serve the web UI (as `newswatch serve`) in this process; "
     "`--web` alone listens on 127.0.0.1:8080.",
-)  # fmt: skip
+)
 @click.option(
-    "--cluster", is_flag=True,
+    "--cluster",
+    is_flag=True,
     help="Queue due sources for `newswatch worker` processes instead of crawling here. "
     "[default: when the config has a [cluster] section]",
-)  # fmt: skip
+)
 @click.pass_context
 def run(ctx: click.Context, workers: int | None, web_address: str | None, cluster: bool) -> None:
     """Run the service: poll every source on its schedule, alert, watch source health.
@@ -74,8 +81,9 @@ def run(ctx: click.Context, workers: int | None, web_address: str | None, cluste
     web_options = _web_options(settings, web_address) if web_address else None
     root = ctx.find_root().params
     verbosity = -1 if root.get("quiet") else root.get("verbose", 0)
-    service = Service(settings, app.engine(), verbosity=verbosity,
-                      json_logs=bool(root.get("log_json")))  # fmt: skip
+    service = Service(
+        settings, app.engine(), verbosity=verbosity, json_logs=bool(root.get("log_json"))
+    )
     stop = threading.Event()
 
     def on_signal(number: int, _frame) -> None:
@@ -116,9 +124,10 @@ def _when(moment: datetime | None, now: datetime) -> str:
 @click.command()
 @config_option
 @click.option(
-    "--cluster", is_flag=True,
+    "--cluster",
+    is_flag=True,
     help="Also show the cluster: workers, queue, claims. [default: with a [cluster] section]",
-)  # fmt: skip
+)
 @click.pass_obj
 def status(app: App, cluster: bool) -> None:
     """Show each source's health, polling interval and next poll.
@@ -151,8 +160,17 @@ def status(app: App, cluster: bool) -> None:
             session, app.settings.sources, app.settings.service.health.failing_after
         )
     table = Table(box=None, pad_edge=False, header_style="bold")
-    columns = ["source", "health", "since", "interval", "next poll", "last run", "last new",
-               "stored", "reason"]  # fmt: skip
+    columns = [
+        "source",
+        "health",
+        "since",
+        "interval",
+        "next poll",
+        "last run",
+        "last new",
+        "stored",
+        "reason",
+    ]
     if in_queue is not None:
         columns.insert(2, "in queue")
     for column in columns:
@@ -165,12 +183,17 @@ def status(app: App, cluster: bool) -> None:
         cron = configured[row.name].cron
         polled = row.interval_seconds is not None  # the service's columns, once it has them
         table.add_row(
-            row.name, row.health, *queued, _when(row.since, now),
+            row.name,
+            row.health,
+            *queued,
+            _when(row.since, now),
             (f"cron {cron}" if cron else _duration(row.interval_seconds)) if polled else "",
             _when(row.next_due_at, now) if polled else "",
-            _when(row.last_run_at, now), _when(row.last_new_at, now) if polled else "",
-            str(row.articles), reason.strip()[:120],
-        )  # fmt: skip
+            _when(row.last_run_at, now),
+            _when(row.last_new_at, now) if polled else "",
+            str(row.articles),
+            reason.strip()[:120],
+        )
     console.print(table)
 
 
@@ -197,9 +220,12 @@ def _print_cluster(app: App, cluster: ClusterOptions, console: Console) -> dict[
         f"{len(state.workers)} workers alive, {state.queued} requests queued, "
         f"{state.holding} being crawled, {sum(state.pending_by_source.values())} unsettled in "
         f"{len(state.pending_by_source)} running sources; {claims} alert deliveries claimed"
-        + (f"; {state.registered_dead} dead workers not yet requeued" if state.registered_dead
-           else "")
-    )  # fmt: skip
+        + (
+            f"; {state.registered_dead} dead workers not yet requeued"
+            if state.registered_dead
+            else ""
+        )
+    )
     if state.workers:
         table = Table(box=None, pad_edge=False, header_style="bold")
         for column in ("worker", "host", "pid", "up", "holding", "finished", "last heartbeat"):
@@ -207,10 +233,14 @@ def _print_cluster(app: App, cluster: ClusterOptions, console: Console) -> dict[
         now = time.time()
         for worker in state.workers:
             table.add_row(
-                worker.worker_id, worker.host, str(worker.pid),
-                _duration(now - worker.started_at), str(worker.holding), str(worker.settled),
+                worker.worker_id,
+                worker.host,
+                str(worker.pid),
+                _duration(now - worker.started_at),
+                str(worker.holding),
+                str(worker.settled),
                 f"{_duration(max(now - worker.seen_at, 0))} ago",
-            )  # fmt: skip
+            )
         console.print(table)
     console.print()
     return state.pending_by_source

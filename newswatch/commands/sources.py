@@ -209,24 +209,44 @@ def _print_health(app: App) -> None:
             session, app.settings.sources, app.settings.service.health.failing_after
         )
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("source", "kind", "health", "last run", "status", "new", "failed",
-                   "stored", "reason"):  # fmt: skip
+    for column in (
+        "source",
+        "kind",
+        "health",
+        "last run",
+        "status",
+        "new",
+        "failed",
+        "stored",
+        "reason",
+    ):
         table.add_column(column, overflow="fold")
     zone = app.settings.display.zone
     for row in rows:
         table.add_row(
-            row.name, row.kind, row.health, _when(row.last_run_at, zone), row.last_status or "—",
-            str(row.last_new or 0), str(row.last_failed or 0), str(row.articles),
+            row.name,
+            row.kind,
+            row.health,
+            _when(row.last_run_at, zone),
+            row.last_status or "—",
+            str(row.last_new or 0),
+            str(row.last_failed or 0),
+            str(row.articles),
             row.reason[:120],
-        )  # fmt: skip
+        )
     _console().print(table)
 
 
 @sources.command("import", short_help="Add the feeds of an OPML file as sources.")
 @config_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--tag", "tags", multiple=True, metavar="TAG",
-              help="Also give every imported source this tag (repeatable).")  # fmt: skip
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="TAG",
+    help="Also give every imported source this tag (repeatable).",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be added; write nothing.")
 @click.pass_obj
 def import_opml(app: App, file: Path, tags: tuple[str, ...], dry_run: bool) -> None:
@@ -271,8 +291,9 @@ def import_opml(app: App, file: Path, tags: tuple[str, ...], dry_run: bool) -> N
     for reason in [*added.skipped, *unusable]:
         click.echo(f"{'skipped':9}  {reason}")
     if dry_run:
-        click.echo(f"Dry run: {_sources(added.written)} would be added to {config}; "
-                   "nothing written.")  # fmt: skip
+        click.echo(
+            f"Dry run: {_sources(added.written)} would be added to {config}; nothing written."
+        )
     elif added.written:
         backup = f" (backup: {added.backup})" if added.backup else ""
         click.echo(f"Added {_sources(added.written)} to {config}{backup}.")
@@ -300,10 +321,22 @@ def _append(config: Path, blocks: list[SourceBlock], note: str, dry_run: bool) -
 
 @sources.command("export", short_help="Write the feed sources as OPML.")
 @config_option
-@click.option("--format", "format_", type=click.Choice(["opml"]), default="opml",
-              show_default=True, help="Output format.")  # fmt: skip
-@click.option("-o", "--output", type=click.File("wb"), default="-", metavar="FILE",
-              help="Write to this file instead of standard output.")  # fmt: skip
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["opml"]),
+    default="opml",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.File("wb"),
+    default="-",
+    metavar="FILE",
+    help="Write to this file instead of standard output.",
+)
 @click.pass_obj
 def export_opml(app: App, format_: str, output) -> None:
     """Write the feed sources as OPML 2.0, for a feed reader (or another newswatch).
@@ -326,9 +359,11 @@ def export_opml(app: App, format_: str, output) -> None:
     left_out = [f"{s.name} ({s.kind})" for s in configured if s.kind != "feed"]
     for source in feeds:
         for tag in filter(_splits, source.tags):
-            click.echo(f"warning: {source.name}: the tag {tag!r} has ',' or '/', which an "
-                       "OPML category cannot hold: it may not come back on import",
-                       err=True)  # fmt: skip
+            click.echo(
+                f"warning: {source.name}: the tag {tag!r} has ',' or '/', which an "
+                "OPML category cannot hold: it may not come back on import",
+                err=True,
+            )
     click.echo(f"Exported {_sources(feeds)}.", err=True)
     if left_out:
         click.echo(f"Left out (not feeds): {', '.join(left_out)}", err=True)

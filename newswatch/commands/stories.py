@@ -31,8 +31,13 @@ def _escape(text: str) -> str:
 
 @click.command()
 @config_option
-@click.option("--min-size", default=1, show_default=True, metavar="N",
-              help="Only stories of at least N articles.")  # fmt: skip
+@click.option(
+    "--min-size",
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Only stories of at least N articles.",
+)
 @click.option("--since", type=DateType(), help="Only stories first seen on or after this date.")
 @click.option("-n", "--limit", default=30, show_default=True, help="How many stories to list.")
 @click.pass_obj
@@ -62,10 +67,14 @@ def stories(app: App, min_size: int, since: datetime | None, limit: int) -> None
         table.add_column(column, no_wrap=column != "title", overflow="fold")
     for story in found:
         table.add_row(
-            f"#{story.id}", str(story.articles), str(story.outlets),
-            ", ".join(story.languages) or "?", _when(story.first_seen, zone),
-            _when(story.last_active, zone), _escape(story.title or ""),
-        )  # fmt: skip
+            f"#{story.id}",
+            str(story.articles),
+            str(story.outlets),
+            ", ".join(story.languages) or "?",
+            _when(story.first_seen, zone),
+            _when(story.last_active, zone),
+            _escape(story.title or ""),
+        )
     _console().print(table)
 
 
@@ -100,7 +109,11 @@ def story(app: App, story_id: int) -> None:
         table.add_column(column, no_wrap=column in ("article", "published"), overflow="fold")
     for member in found:
         table.add_row(
-            f"#{member.id}", _when(member.dated, zone), member.source, member.language or "?",
-            _escape(member.title or member.url), _escape(member.reason),
-        )  # fmt: skip
+            f"#{member.id}",
+            _when(member.dated, zone),
+            member.source,
+            member.language or "?",
+            _escape(member.title or member.url),
+            _escape(member.reason),
+        )
     _console().print(table)

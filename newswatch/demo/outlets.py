@@ -33,8 +33,12 @@ from newswatch.demo.render import (
 )
 from newswatch.demo.server import QuietServer, Request, Response, serve, text
 
-FEED_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml",
-              "rdf": "application/rdf+xml", "json": "application/feed+json"}  # fmt: skip
+FEED_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "rdf": "application/rdf+xml",
+    "json": "application/feed+json",
+}
 ERROR_PAGE = (
     "<!doctype html><html><head><title>Page not found</title></head>"
     "<body><h1>Oops! That page can’t be found.</h1></body></html>"
@@ -75,8 +79,10 @@ class OutletSite:
         self.outlets = {outlet.name: outlet for outlet in outlets}
         self.first_host = first_host
         self._rng = random.Random(seed)
-        self._pages = {name: [self._article(o, n) for n in range(o.articles)]
-                       for name, o in self.outlets.items()}  # fmt: skip
+        self._pages = {
+            name: [self._article(o, n) for n in range(o.articles)]
+            for name, o in self.outlets.items()
+        }
         self._servers: dict[str, QuietServer] = {}
         self._lock = threading.Lock()
         self.log: list[tuple[str, str, int]] = []  # (outlet, path, status)
@@ -108,11 +114,17 @@ class OutletSite:
         for name, outlet in self.outlets.items():
             base = self._servers[name].base_url
             if outlet.feed and outlet.feed != "json":  # the crawler reads no JSON Feed
-                sources.append({"name": f"{name}-feed", "kind": "feed",
-                                "url": base + outlet.feed_path})  # fmt: skip
+                sources.append(
+                    {"name": f"{name}-feed", "kind": "feed", "url": base + outlet.feed_path}
+                )
             if outlet.sitemap:
-                sources.append({"name": f"{name}-sitemap", "kind": "sitemap",
-                                "url": base + outlet.sitemap_path})  # fmt: skip
+                sources.append(
+                    {
+                        "name": f"{name}-sitemap",
+                        "kind": "sitemap",
+                        "url": base + outlet.sitemap_path,
+                    }
+                )
         return sources
 
     # -- serving -----------------------------------------------------------------------
@@ -139,8 +151,17 @@ class OutletSite:
         if path == "/empty.atom" and "empty-feed" in outlet.extras:
             return self._feed("atom", outlet, base, [])
         if path == "/comments/feed" and "comments-feed" in outlet.extras:
-            comments = [Entry(f"Comment on {e.title}", f"{e.link}#comment-1", f"{e.guid}#c1",
-                              e.published, "reader", "I agree.") for e in entries]  # fmt: skip
+            comments = [
+                Entry(
+                    f"Comment on {e.title}",
+                    f"{e.link}#comment-1",
+                    f"{e.guid}#c1",
+                    e.published,
+                    "reader",
+                    "I agree.",
+                )
+                for e in entries
+            ]
             return self._feed("rss", outlet, base, comments)
         for page_path, title, when, body in self._pages[outlet.name]:
             if path == page_path:
@@ -149,11 +170,16 @@ class OutletSite:
 
     def _homepage(self, outlet: Outlet, base: str) -> str:
         head = [f"<title>{escape(outlet.name)} — news</title>"]
-        body = [f'<p><a href="{base}{path}">{escape(title)}</a></p>'
-                for path, title, _when, _body in self._pages[outlet.name][:10]]  # fmt: skip
+        body = [
+            f'<p><a href="{base}{path}">{escape(title)}</a></p>'
+            for path, title, _when, _body in self._pages[outlet.name][:10]
+        ]
         feed_type = FEED_TYPES.get(outlet.feed or "", "")
-        href = {"absolute": base + outlet.feed_path, "relative": outlet.feed_path.lstrip("/"),
-                "base": outlet.feed_path.removeprefix("/news/")}.get(outlet.feed_ad)  # fmt: skip
+        href = {
+            "absolute": base + outlet.feed_path,
+            "relative": outlet.feed_path.lstrip("/"),
+            "base": outlet.feed_path.removeprefix("/news/"),
+        }.get(outlet.feed_ad)
         if outlet.feed_ad == "base":
             head.append('<base href="/news/">')
         for extra, kind, at, title in (
@@ -174,8 +200,10 @@ class OutletSite:
             body.append(f'<footer><a href="{outlet.feed_path}">RSS</a></footer>')
         if outlet.sitemap and outlet.sitemap_ad == "link":
             head.append(f'<link rel="sitemap" type="application/xml" href="{outlet.sitemap_path}">')
-        return (f'<!doctype html><html lang="{outlet.language}"><head><meta charset="utf-8">'
-                f"{''.join(head)}</head><body>{''.join(body)}</body></html>")  # fmt: skip
+        return (
+            f'<!doctype html><html lang="{outlet.language}"><head><meta charset="utf-8">'
+            f"{''.join(head)}</head><body>{''.join(body)}</body></html>"
+        )
 
     def _robots(self, outlet: Outlet, base: str) -> str:
         lines = ["User-agent: *", "Disallow: /private/"]
@@ -188,10 +216,23 @@ class OutletSite:
     def _feed(self, kind: str, outlet: Outlet, base: str, entries: list[Entry]) -> Response:
         channel = Channel(outlet.name, base + "/", base + outlet.feed_path, "news", outlet.language)
         if kind == "json":
-            items = [{"id": e.guid, "url": e.link, "title": e.title,
-                      "date_published": e.published.isoformat()} for e in entries]  # fmt: skip
-            body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": outlet.name,
-                               "language": outlet.language, "items": items})  # fmt: skip
+            items = [
+                {
+                    "id": e.guid,
+                    "url": e.link,
+                    "title": e.title,
+                    "date_published": e.published.isoformat(),
+                }
+                for e in entries
+            ]
+            body = json.dumps(
+                {
+                    "version": "https://jsonfeed.org/version/1.1",
+                    "title": outlet.name,
+                    "language": outlet.language,
+                    "items": items,
+                }
+            )
             return text(200, body, FEED_TYPES["json"])
         render = {"rss": rss2, "atom": atom, "rdf": rss1}[kind]
         return text(200, document(render(channel, entries)), FEED_TYPES[kind])
@@ -210,8 +251,10 @@ class OutletSite:
             root = news_sitemap(outlet.name, outlet.language, entries)
         else:
             part = {"/sitemap-posts-1.xml": entries[half:], "/sitemap-posts-2.xml": entries[:half]}
-            urls = [el("url", el("loc", text=e.link), el("lastmod", text=e.published.isoformat()))
-                    for e in part.get(path, entries)]  # fmt: skip
+            urls = [
+                el("url", el("loc", text=e.link), el("lastmod", text=e.published.isoformat()))
+                for e in part.get(path, entries)
+            ]
             root = el("urlset", *urls, attrs={"xmlns": NS_SITEMAP})
         return text(200, document(root), "application/xml")
 
@@ -220,16 +263,20 @@ class OutletSite:
     def _article(self, outlet: Outlet, number: int) -> tuple[str, str, datetime, str]:
         when = START + timedelta(hours=number, minutes=len(outlet.name))
         title = " ".join(self._rng.choice(WORDS) for _ in range(6)).capitalize()
-        paragraphs = [" ".join(self._rng.choice(WORDS) for _ in range(45)).capitalize() + "."
-                      for _ in range(4)]  # fmt: skip
+        paragraphs = [
+            " ".join(self._rng.choice(WORDS) for _ in range(45)).capitalize() + "."
+            for _ in range(4)
+        ]
         path = f"/{when:%Y/%m/%d}/{outlet.name}-{number:03d}.html"
         return path, title, when, "".join(f"<p>{p}</p>" for p in paragraphs)
 
     def _entries(self, outlet: Outlet, base: str) -> list[Entry]:
         """The outlet's articles, newest first."""
         pages = sorted(self._pages[outlet.name], key=lambda page: page[2], reverse=True)
-        return [Entry(title, base + path, base + path, when, "Desk", body[:120])
-                for path, title, when, body in pages]  # fmt: skip
+        return [
+            Entry(title, base + path, base + path, when, "Desk", body[:120])
+            for path, title, when, body in pages
+        ]
 
 
 def _alternate(kind: str, title: str, href: str) -> str:

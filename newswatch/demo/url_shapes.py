@@ -99,8 +99,11 @@ class UrlShapesOutlet:
 
     def article_requests(self) -> list[tuple[str, str]]:
         with self._lock:
-            return [r for r in self.requests if r[1] not in ("/feed.xml", "/news-sitemap.xml",
-                                                               "/robots.txt")]  # fmt: skip
+            return [
+                r
+                for r in self.requests
+                if r[1] not in ("/feed.xml", "/news-sitemap.xml", "/robots.txt")
+            ]
 
     def __call__(self, request: Request) -> Response | None:
         host, target = _host_and_target(request)
@@ -112,11 +115,13 @@ class UrlShapesOutlet:
         if target == "/robots.txt":
             return text(200, ROBOTS, "text/plain; charset=utf-8")
         if host == self.host and target == "/feed.xml":
-            return conditional(request, self._feed(), "application/rss+xml; charset=utf-8",
-                               self._newest())  # fmt: skip
+            return conditional(
+                request, self._feed(), "application/rss+xml; charset=utf-8", self._newest()
+            )
         if host == self.host and target == "/news-sitemap.xml":
-            return conditional(request, self._sitemap(), "application/xml; charset=utf-8",
-                               self._newest())  # fmt: skip
+            return conditional(
+                request, self._sitemap(), "application/xml; charset=utf-8", self._newest()
+            )
         story = self.story_at(host, target)
         if story is None:
             return text(404, "<h1>Not found</h1><p>No such page.</p>")

@@ -45,8 +45,13 @@ class AlertsRound:
                 with self._lock:
                     self._again = False
                 # match_new_articles and dispatch_due log what they found and sent
-                run_once(self._engine, self._settings, now=self._clock(), matcher=self._matcher,
-                         channels=self._channels)  # fmt: skip
+                run_once(
+                    self._engine,
+                    self._settings,
+                    now=self._clock(),
+                    matcher=self._matcher,
+                    channels=self._channels,
+                )
                 with self._lock:
                     if not self._again:
                         self._running = False

@@ -140,6 +140,9 @@ def settle_batch(
         new += run.new if run is not None else 0
         log.debug(
             "%s: next poll at %s (interval %.0fs, %s)",
-            name, f"{state.next_due_at:%H:%M:%S}", state.interval_seconds, state.health,
-        )  # fmt: skip
+            name,
+            f"{state.next_due_at:%H:%M:%S}",
+            state.interval_seconds,
+            state.health,
+        )
     return settled, new

@@ -117,13 +117,21 @@ class Service:
             longest = max(self.policies.polling.max_interval, configured)
             due = min(due, now + timedelta(seconds=longest))
             self.scheduler.add_job(
-                self.pool.submit, self._trigger(source, state), args=[source.name],
-                id=job_id(source.name), name=f"poll {source.name}", next_run_time=max(due, now),
-            )  # fmt: skip
+                self.pool.submit,
+                self._trigger(source, state),
+                args=[source.name],
+                id=job_id(source.name),
+                name=f"poll {source.name}",
+                next_run_time=max(due, now),
+            )
         self.scheduler.add_job(
-            self.alerts.run, IntervalTrigger(seconds=self.settings.service.alerts_interval),
-            id=ALERTS_JOB, name="alerts", executor="alerts", next_run_time=now,
-        )  # fmt: skip
+            self.alerts.run,
+            IntervalTrigger(seconds=self.settings.service.alerts_interval),
+            id=ALERTS_JOB,
+            name="alerts",
+            executor="alerts",
+            next_run_time=now,
+        )
         self.pool.start()
         self.scheduler.start()
         admin = self.settings.service.admin_channel
@@ -135,8 +143,10 @@ class Service:
         )
         log.info(
             "service running: %d sources, %s, health notices to %s",
-            len(self.settings.sources), crawling, admin or "the log only",
-        )  # fmt: skip
+            len(self.settings.sources),
+            crawling,
+            admin or "the log only",
+        )
 
     def stop(self) -> None:
         """Stop polling, let in-flight crawls finish (or kill them after stop_timeout)."""
@@ -175,9 +185,13 @@ class Service:
             after = schedule.last_run_id(session)
         verbosity, json_logs = self._log_options
         job = BatchJob(
-            tuple(source for source, _ in batch.values()), self.settings.crawl,
-            self.settings.database_url, verbosity, json_logs, os.getpid(),
-        )  # fmt: skip
+            tuple(source for source, _ in batch.values()),
+            self.settings.crawl,
+            self.settings.database_url,
+            verbosity,
+            json_logs,
+            os.getpid(),
+        )
         polled_at, started = self.clock(), time.monotonic()
         if self.settings.cluster is not None:
             started_worker, exit_code = self._crawl_in_cluster(batch)
@@ -191,13 +205,23 @@ class Service:
             level = logging.INFO if stopping else logging.WARNING
             log.log(level, "crawl worker for %s exited with status %s", ", ".join(names), exit_code)
         settled, new = settle_batch(
-            self.sessions, batch, after, self.policies, self.clock(), self.rng, self.admin,
-            self._fixed_times, stopping=stopping, polled_at=polled_at,
-        )  # fmt: skip
+            self.sessions,
+            batch,
+            after,
+            self.policies,
+            self.clock(),
+            self.rng,
+            self.admin,
+            self._fixed_times,
+            stopping=stopping,
+            polled_at=polled_at,
+        )
         log.debug(
-            "batch of %d sources: crawl %.1fs, bookkeeping %.1fs", len(names),
-            crawled - started, time.monotonic() - crawled,
-        )  # fmt: skip
+            "batch of %d sources: crawl %.1fs, bookkeeping %.1fs",
+            len(names),
+            crawled - started,
+            time.monotonic() - crawled,
+        )
         if stopping:
             return
         for name, state in settled.items():
@@ -230,9 +254,15 @@ class Service:
         sources = [source for source, _ in batch.values()]
         ids = {name: source_id for name, (_, source_id) in batch.items()}
         try:
-            crawl_in_cluster(sources, ids, self.settings.cluster, self.sessions,
-                             self.settings.crawl, stop=self.stopping,
-                             progress=log.info)  # fmt: skip
+            crawl_in_cluster(
+                sources,
+                ids,
+                self.settings.cluster,
+                self.sessions,
+                self.settings.crawl,
+                stop=self.stopping,
+                progress=log.info,
+            )
         except RedisError as error:  # the queue is away: the batch is due again later
             log.error("cluster queue unreachable for %s: %s", ", ".join(batch), error)
             return True, 1

@@ -35,13 +35,22 @@ STATES = ("pending", "sent", "dead")
 
 def _article(request: Request, item: FeedItem, marks: Highlighter | None = None) -> dict:
     record = {
-        "id": item.id, "story_id": item.story_id, "url": item.url, "title": item.title,
-        "author": item.author, "published_at": iso(item.published_at),
-        "fetched_at": iso(item.fetched_at), "language": item.language, "source": item.source,
-        "site_name": item.site_name, "lead": item.lead, "duplicate_of_id": item.duplicate_of_id,
-        "story_reason": item.story_reason, "story_size": item.story_size,
+        "id": item.id,
+        "story_id": item.story_id,
+        "url": item.url,
+        "title": item.title,
+        "author": item.author,
+        "published_at": iso(item.published_at),
+        "fetched_at": iso(item.fetched_at),
+        "language": item.language,
+        "source": item.source,
+        "site_name": item.site_name,
+        "lead": item.lead,
+        "duplicate_of_id": item.duplicate_of_id,
+        "story_reason": item.story_reason,
+        "story_size": item.story_size,
         "html_url": web(request).absolute(request, "article", article_id=item.id),
-    }  # fmt: skip
+    }
     if marks is not None and marks.terms:
         title = marks.title(item.title)
         record["title_highlights"] = _spans(title)
@@ -67,14 +76,23 @@ def index(request: Request) -> JSONResponse:
     """Every endpoint with its method and summary, as the OpenAPI description lists them."""
     base = web(request).base(request)
     spec = document(base)
-    return JSONResponse({
-        "title": spec["info"]["title"], "description": spec["info"]["description"],
-        "openapi_url": base + "/api/openapi.json",
-        "endpoints": [{"method": method.upper(), "path": path, "url": base + path,
-                       "summary": operation["summary"]}
-                      for path, item in spec["paths"].items()
-                      for method, operation in item.items()],
-    })  # fmt: skip
+    return JSONResponse(
+        {
+            "title": spec["info"]["title"],
+            "description": spec["info"]["description"],
+            "openapi_url": base + "/api/openapi.json",
+            "endpoints": [
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "url": base + path,
+                    "summary": operation["summary"],
+                }
+                for path, item in spec["paths"].items()
+                for method, operation in item.items()
+            ],
+        }
+    )
 
 
 def _searched(request: Request) -> tuple[FeedView, Search | None, Position | None, int]:
@@ -94,11 +112,16 @@ def _query_error(error: QueryError) -> JSONResponse:
 
 def _page(request: Request, view: FeedView, path: str, items: list, page) -> JSONResponse:
     after = format_cursor(page.next)
-    return JSONResponse({
-        "items": items, "next": after,
-        "next_url": web(request).base(request) + view.link(path, after=after) if after else None,
-        "partial": page.partial,
-    })  # fmt: skip
+    return JSONResponse(
+        {
+            "items": items,
+            "next": after,
+            "next_url": web(request).base(request) + view.link(path, after=after)
+            if after
+            else None,
+            "partial": page.partial,
+        }
+    )
 
 
 def articles(request: Request) -> JSONResponse:
@@ -119,8 +142,14 @@ def stories(request: Request) -> JSONResponse:
     page = StoryPage((), None)
     if not view.q or view.searchable:
         with web(request).sessions() as session:
-            page = story_page(session, search, view.filter(),
-                              order=view.order or "newest", after=after, limit=limit)  # fmt: skip
+            page = story_page(
+                session,
+                search,
+                view.filter(),
+                order=view.order or "newest",
+                after=after,
+                limit=limit,
+            )
     items = [_story_hit(request, hit) for hit in page.stories]
     return _page(request, view, "/api/stories", items, page)
 
@@ -128,12 +157,14 @@ def stories(request: Request) -> JSONResponse:
 def _story_hit(request: Request, hit: StoryHit) -> dict:
     found = service.Story(hit.found.item.story_id, hit.members)
     return {
-        "id": found.id, "size": len(found.members), "outlets": list(found.outlets),
+        "id": found.id,
+        "size": len(found.members),
+        "outlets": list(found.outlets),
         "title": found.first.title,
         "html_url": web(request).absolute(request, "story", story_id=found.id),
         "api_url": web(request).absolute(request, "api_story", story_id=found.id),
         "article": _article(request, hit.found.item, Highlighter(hit.found.terms)),
-    }  # fmt: skip
+    }
 
 
 def article(request: Request) -> JSONResponse:
@@ -142,8 +173,11 @@ def article(request: Request) -> JSONResponse:
         raise HTTPException(404, "no such article")
     item, story = found
     record = _article(request, item)
-    record.update(text=item.text, image_url=item.image_url,
-                  story_members=[member.id for member in story.members])  # fmt: skip
+    record.update(
+        text=item.text,
+        image_url=item.image_url,
+        story_members=[member.id for member in story.members],
+    )
     return JSONResponse(record)
 
 
@@ -151,40 +185,62 @@ def story(request: Request) -> JSONResponse:
     found = service.story(web(request), request.path_params["story_id"])
     if found is None:
         raise HTTPException(404, "no such story")
-    return JSONResponse({
-        "id": found.id, "size": len(found.members), "outlets": list(found.outlets),
-        "title": found.first.title,
-        "html_url": web(request).absolute(request, "story", story_id=found.id),
-        "members": [_article(request, member) for member in found.members],
-    })  # fmt: skip
+    return JSONResponse(
+        {
+            "id": found.id,
+            "size": len(found.members),
+            "outlets": list(found.outlets),
+            "title": found.first.title,
+            "html_url": web(request).absolute(request, "story", story_id=found.id),
+            "members": [_article(request, member) for member in found.members],
+        }
+    )
 
 
 def rules(request: Request) -> JSONResponse:
     current = web(request)
-    return JSONResponse({"items": [
-        {"name": rule.name, "query": rule.query, "matches": rule.matches,
-         "last_matched_at": iso(rule.last_matched_at),
-         "feed_url": keyed_link(current.options,
-                                current.absolute(request, "rule_feed", rule=rule.name))}
-        for rule in service.rules(current)
-    ]})  # fmt: skip
+    return JSONResponse(
+        {
+            "items": [
+                {
+                    "name": rule.name,
+                    "query": rule.query,
+                    "matches": rule.matches,
+                    "last_matched_at": iso(rule.last_matched_at),
+                    "feed_url": keyed_link(
+                        current.options, current.absolute(request, "rule_feed", rule=rule.name)
+                    ),
+                }
+                for rule in service.rules(current)
+            ]
+        }
+    )
 
 
 def _delivery(entry: LogEntry) -> dict:
-    record = {key: iso(value) if hasattr(value, "isoformat") else value
-              for key, value in asdict(entry.delivery).items()}  # fmt: skip
-    record.update(story_id=entry.story_id, article_id=entry.article_id, title=entry.title,
-                  url=entry.url)  # fmt: skip
+    record = {
+        key: iso(value) if hasattr(value, "isoformat") else value
+        for key, value in asdict(entry.delivery).items()
+    }
+    record.update(
+        story_id=entry.story_id, article_id=entry.article_id, title=entry.title, url=entry.url
+    )
     return record
 
 
 def deliveries(request: Request) -> JSONResponse:
     params = request.query_params
     state = choice(params, "state", STATES)
-    page, counts = service.delivery_log(web(request), state, params.get("rule") or None,
-                                        positive_int(params, "before"))  # fmt: skip
-    return JSONResponse({"items": [_delivery(entry) for entry in page.entries],
-                         "next_before": page.next_before, "counts": counts})  # fmt: skip
+    page, counts = service.delivery_log(
+        web(request), state, params.get("rule") or None, positive_int(params, "before")
+    )
+    return JSONResponse(
+        {
+            "items": [_delivery(entry) for entry in page.entries],
+            "next_before": page.next_before,
+            "counts": counts,
+        }
+    )
 
 
 async def retry(request: Request) -> JSONResponse:
@@ -211,12 +267,23 @@ async def retry(request: Request) -> JSONResponse:
 
 
 def sources(request: Request) -> JSONResponse:
-    return JSONResponse({"items": [
-        {"name": row.name, "kind": row.kind, "url": row.url, "health": row.health,
-         "articles": row.articles, "last_run_at": iso(row.last_run_at),
-         "last_status": row.last_status, "last_new": row.last_new,
-         "last_failed": row.last_failed,
-         "last_error": row.last_error and shorten(row.last_error, 500),
-         "consecutive_failures": row.consecutive_failures}
-        for row in service.sources(web(request))
-    ]})  # fmt: skip
+    return JSONResponse(
+        {
+            "items": [
+                {
+                    "name": row.name,
+                    "kind": row.kind,
+                    "url": row.url,
+                    "health": row.health,
+                    "articles": row.articles,
+                    "last_run_at": iso(row.last_run_at),
+                    "last_status": row.last_status,
+                    "last_new": row.last_new,
+                    "last_failed": row.last_failed,
+                    "last_error": row.last_error and shorten(row.last_error, 500),
+                    "consecutive_failures": row.consecutive_failures,
+                }
+                for row in service.sources(web(request))
+            ]
+        }
+    )

@@ -42,13 +42,14 @@ def create_app(
         # outermost first: headers on every answer; then the Host check; then the reader check
         middleware=[
             Middleware(SecurityMiddleware),
-            Middleware(TrustedHostMiddleware, allowed_hosts=options.allowed_hosts,
-                       www_redirect=False),
+            Middleware(
+                TrustedHostMiddleware, allowed_hosts=options.allowed_hosts, www_redirect=False
+            ),
             Middleware(ReadGate, options=options),
         ],
         exception_handlers={BadRequest: _bad_request, HTTPException: _http_error},
         max_body_size=MAX_BODY,
-    )  # fmt: skip
+    )
     templates = _templates(zone, options)
     app.state.web = Web(engine, sessions(engine), settings, options, templates, zone)
     return app

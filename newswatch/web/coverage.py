@@ -30,9 +30,15 @@ def coverage(request: Request) -> Response:
             session, since=parse_date("since", since), outlet=outlet or None, details=limit
         )
     return render_page(
-        request, "coverage.html", title="Coverage", report=report, since=since, outlet=outlet,
-        max_details=MAX_DETAILS, link=lambda **extra: _link(since=since, **extra),
-    )  # fmt: skip
+        request,
+        "coverage.html",
+        title="Coverage",
+        report=report,
+        since=since,
+        outlet=outlet,
+        max_details=MAX_DETAILS,
+        link=lambda **extra: _link(since=since, **extra),
+    )
 
 
 def _link(**params: str | int | None) -> str:

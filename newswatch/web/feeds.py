@@ -42,11 +42,17 @@ def _entry(request: Request, item: FeedItem, summary: str, updated=None) -> atom
     )
 
 
-def _response(request: Request, title: str, html_url: str, entries: list[atom.Entry],
-              subtitle: str | None = None) -> Response:  # fmt: skip
+def _response(
+    request: Request,
+    title: str,
+    html_url: str,
+    entries: list[atom.Entry],
+    subtitle: str | None = None,
+) -> Response:
     # The id leaves out the key: it stays the same when the token (so the key) changes.
-    query = sorted((name, value) for name, value in request.query_params.multi_items()
-                   if name != KEY)  # fmt: skip
+    query = sorted(
+        (name, value) for name, value in request.query_params.multi_items() if name != KEY
+    )
     path = request.scope["path"]
     base = web(request).base(request)
     document = atom.Feed(
@@ -71,14 +77,16 @@ def rule_feed(request: Request) -> Response:
     if not found and rule not in configured:
         raise HTTPException(404, f"no alert rule named {rule!r}")
     entries = [
-        _entry(request, match.article,
-               " … ".join(s["text"] for s in match.snippets) or _plain(match.article),
-               match.matched_at)
+        _entry(
+            request,
+            match.article,
+            " … ".join(s["text"] for s in match.snippets) or _plain(match.article),
+            match.matched_at,
+        )
         for match in found
-    ]  # fmt: skip
+    ]
     subtitle = f"Query: {configured[rule]}" if rule in configured else None
-    return _response(request, f"newswatch: rule {rule}", f"/?rule={quote(rule)}", entries,
-                     subtitle)  # fmt: skip
+    return _response(request, f"newswatch: rule {rule}", f"/?rule={quote(rule)}", entries, subtitle)
 
 
 def tag_feed(request: Request) -> Response:

@@ -39,8 +39,14 @@ async def login(request: Request) -> Response:
     if not same(form.get("token"), options.token):
         return _form(request, target, 403, "That is not the token this server was started with.")
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(COOKIE, session_value(options.token or ""), max_age=SESSION_SECONDS,
-                        httponly=True, samesite="lax", secure=options.https)  # fmt: skip
+    response.set_cookie(
+        COOKIE,
+        session_value(options.token or ""),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=options.https,
+    )
     return response
 
 

@@ -59,25 +59,40 @@ def unsafe(
     """Every reason to refuse these options (empty: they are safe)."""
     found = []
     if token is not None and len(token) < MIN_TOKEN:
-        found.append(UnsafeBind(f"{TOKEN_ENV} is too short: use at least {MIN_TOKEN} random "
-                                "characters, e.g. $(openssl rand -hex 16)"))  # fmt: skip
+        found.append(
+            UnsafeBind(
+                f"{TOKEN_ENV} is too short: use at least {MIN_TOKEN} random "
+                "characters, e.g. $(openssl rand -hex 16)"
+            )
+        )
     why = exposure(host, hosts, base_url)
     if why is None:
         return found
     if not token:
         instead = "serve on 127.0.0.1" if not is_loopback(host) else "name only loopback in [web]"
-        found.append(UnsafeBind(
-            f"refusing to serve without a token when {why}: set {TOKEN_ENV} (every page, "
-            f"feed and API call then needs it), or {instead}"))  # fmt: skip
+        found.append(
+            UnsafeBind(
+                f"refusing to serve without a token when {why}: set {TOKEN_ENV} (every page, "
+                f"feed and API call then needs it), or {instead}"
+            )
+        )
     if not hosts:
-        found.append(UnsafeBind(
-            f"required when {why}: list the host names clients use, "
-            'e.g. allowed_hosts = ["news.example.org"]', "web.allowed_hosts"))  # fmt: skip
+        found.append(
+            UnsafeBind(
+                f"required when {why}: list the host names clients use, "
+                'e.g. allowed_hosts = ["news.example.org"]',
+                "web.allowed_hosts",
+            )
+        )
     if not base_url:
-        found.append(UnsafeBind(
-            f"required when {why}: the address clients use, e.g. base_url = "
-            '"https://news.example.org"; absolute links are built from it, never from the '
-            "request's Host header", "web.base_url"))  # fmt: skip
+        found.append(
+            UnsafeBind(
+                f"required when {why}: the address clients use, e.g. base_url = "
+                '"https://news.example.org"; absolute links are built from it, never from the '
+                "request's Host header",
+                "web.base_url",
+            )
+        )
     return found
 
 

@@ -58,13 +58,19 @@ def feed(request: Request) -> Response:
     rows = []
     for hit in found.found:
         marks = Highlighter(hit.terms)
-        rows.append(Row(hit.item, marks.title(hit.item.title or hit.item.url),
-                        marks.summary(hit.item)))  # fmt: skip
+        rows.append(
+            Row(hit.item, marks.title(hit.item.title or hit.item.url), marks.summary(hit.item))
+        )
     return _feed_page(
-        request, view, rows, 200, partial=found.partial, examined=found.examined,
+        request,
+        view,
+        rows,
+        200,
+        partial=found.partial,
+        examined=found.examined,
         next_link=view.link("/", after=format_cursor(found.next)) if found.next else None,
         first_link=view.link("/") if after else None,
-    )  # fmt: skip
+    )
 
 
 def _feed_page(
@@ -72,9 +78,10 @@ def _feed_page(
 ) -> Response:
     current = web(request)
     atom = (
-        f"/feeds/rules/{view.rule}" if view.rule and view.params() == [("rule", view.rule)]
+        f"/feeds/rules/{view.rule}"
+        if view.rule and view.params() == [("rule", view.rule)]
         else view.link("/feeds/search")
-    )  # fmt: skip
+    )
     error = context.pop("query_error", None)
     context.setdefault("next_link", None)
     context.setdefault("first_link", None)
@@ -175,6 +182,9 @@ async def retry(request: Request) -> Response:
 def sources(request: Request) -> Response:
     current = web(request)
     return render_page(
-        request, "sources.html", title="Sources", sources=service.sources(current),
+        request,
+        "sources.html",
+        title="Sources",
+        sources=service.sources(current),
         failing_after=service.failing_after(current),
-    )  # fmt: skip
+    )

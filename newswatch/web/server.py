@@ -24,8 +24,9 @@ def listen(options: WebOptions) -> socket.socket:
 
 def _server(app: Starlette) -> uvicorn.Server:
     # No Server header; X-Forwarded-* is not trusted (the Host check must see the real one).
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", server_header=False,
-                            proxy_headers=False)  # fmt: skip
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="off", server_header=False, proxy_headers=False
+    )
     return uvicorn.Server(config)
 
 
@@ -57,7 +58,8 @@ def serve_in_thread(app: Starlette, options: WebOptions) -> Background:
     """Serve beside other work (the scheduler of `newswatch run`, a browser test)."""
     listener = listen(options)
     server = _server(app)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]},
-                              name="newswatch-web", daemon=True)  # fmt: skip
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name="newswatch-web", daemon=True
+    )
     thread.start()
     return Background(server, thread, listener)

@@ -70,8 +70,9 @@ class _Judged:
     def __call__(
         self, session: Session, where: FeedFilter, after: Position | None, limit: int
     ) -> _Rows:
-        self.last = search_page(session, self.search, where, order=self.order, after=after,
-                                limit=limit)  # fmt: skip
+        self.last = search_page(
+            session, self.search, where, order=self.order, after=after, limit=limit
+        )
         return _Rows(self.last.found, None if self.last.partial else self.last.next)
 
 
@@ -91,8 +92,7 @@ def feed_rows(
     size = limit or web.options.page_size
     judged = _Judged(search, view.order or "newest")
     with web.sessions() as session:
-        rows = feed.iter_feed(session, view.filter(), size, after=after, limit=size,
-                              pages=judged)  # fmt: skip
+        rows = feed.iter_feed(session, view.filter(), size, after=after, limit=size, pages=judged)
         found = tuple(rows)
     return replace(judged.last, found=found)
 
@@ -120,10 +120,14 @@ def rules(web: Web) -> list[Rule]:
     names = list(configured) + sorted(set(seen) - set(configured))
     empty = RuleSummary("", 0, None)
     return [
-        Rule(name, configured.get(name), seen.get(name, empty).matches,
-             seen.get(name, empty).last_matched_at)
+        Rule(
+            name,
+            configured.get(name),
+            seen.get(name, empty).matches,
+            seen.get(name, empty).last_matched_at,
+        )
         for name in names
-    ]  # fmt: skip
+    ]
 
 
 def sources(web: Web) -> list[SourceHealth]:
@@ -147,8 +151,9 @@ def choices(web: Web) -> Choices:
     topics = web.topics()
     labelled = [(tag, topics.get(tag, tag)) for tag in tags]
     labelled += [(name, title) for name, title in topics.items() if name not in tags]
-    return Choices(tuple(r.name for r in rules(web)), tuple(labelled), tuple(names),
-                   tuple(languages))  # fmt: skip
+    return Choices(
+        tuple(r.name for r in rules(web)), tuple(labelled), tuple(names), tuple(languages)
+    )
 
 
 def delivery_log(
@@ -156,8 +161,9 @@ def delivery_log(
 ) -> tuple[LogPage, dict[str, int]]:
     """A page of deliveries, their errors without channel addresses, and the count per state."""
     with web.sessions() as session:
-        page = alert_log.delivery_page(session, state=state, rule=rule, before=before,
-                                       limit=web.options.page_size)  # fmt: skip
+        page = alert_log.delivery_page(
+            session, state=state, rule=rule, before=before, limit=web.options.page_size
+        )
         counts = alert_log.delivery_states(session)
     return replace(page, entries=tuple(_redacted(entry) for entry in page.entries)), counts
 
