@@ -1,34 +1,53 @@
-"""Crawl throughput on real news pages, against trafilatura extraction alone in the same run.
+"""Crawl throughput and cost per stored article, per stage, against trafilatura alone.
 
 Builds a loopback site of N real article pages (the shared corpus, made unique per
 copy) behind RSS feeds and news sitemaps, serves it from another process, crawls it
-into a fresh SQLite database with `newswatch crawl`, and prints articles per second,
-CPU seconds, peak RSS, and the single-core extraction rate on the same pages with
-the ratio between the two. Prints figures; asserts nothing.
+into a fresh SQLite or PostgreSQL database with `newswatch crawl`, and prints:
+articles per second; CPU of the whole process tree per stored article, split into
+start-up, extraction, fingerprints, storage (measured in this process on the same
+pages) and fetch + Scrapy + the rest (what remains); the ratio to trafilatura alone
+on the same pages; rows, commits, statements and bytes per stored article, with the
+largest tables and a year's projection; peak PSS and RSS of the process tree.
+With --profile, one crawl runs under cProfile with extraction in the crawl process, and
+the top functions, stages and libraries are printed in ms per article.
+Prints figures and the targets beside them; asserts nothing.
 
-    python bench/crawl.py                    # 2,000 pages, extraction workers = cores
-    python bench/crawl.py --workers 0 1 2    # compare in-process and pooled extraction
+    python bench/crawl.py                          # 2,000 pages, extraction workers = cores
+    python bench/crawl.py --pages 300 --database postgresql
+    python bench/crawl.py --workers 0 1 2          # compare in-process and pooled extraction
+    python bench/crawl.py --pages 300 --profile    # where the CPU goes
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import resource
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import crawl_profile, crawl_stages
 from bench.corpus import corpus_dir, corpus_pages
+from bench.crawl_db import BenchDatabase, fresh_database
+from bench.crawl_floor import trafilatura_alone
+from bench.crawl_report import CrawlResult, Floor, print_crawl, print_stages
+from bench.proctree import TreeSampler, cpu_seconds, pss_kib, rss_kib, tree  # noqa: F401 (*)
 from bench.sites import build_site
 from crawler.extract import ExtractionError, decode_html, extract_article
+
+# (*) cpu_seconds, pss_kib, rss_kib and tree lived here; bench/cluster.py imports them from here.
+ROOT = Path(__file__).resolve().parents[1]
+# The crawl runs through bench/crawl_hooks.py, which counts its database traffic.
+HOOKS = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from bench.crawl_hooks import run; run()"
 
 
 def free_port() -> int:
@@ -40,10 +59,19 @@ def free_port() -> int:
 def serve(directory: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-         "--directory", str(directory)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(directory),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -52,45 +80,6 @@ def serve(directory: Path) -> tuple[subprocess.Popen, str]:
         except OSError:
             time.sleep(0.05)
     raise SystemExit("file server did not start")
-
-
-def tree(pid: int) -> list[int]:
-    """A process and all its descendants, from /proc."""
-    found, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        try:
-            for task in Path(f"/proc/{current}/task").iterdir():
-                stack.extend(int(c) for c in (task / "children").read_text().split())
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def rss_kib(pid: int) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-        return int(next(li.split()[1] for li in status.splitlines() if li.startswith("VmRSS")))
-    except (OSError, StopIteration, ValueError):
-        return 0
-
-
-def pss_kib(pid: int) -> int:
-    """Proportional set size: shared pages divided among the processes sharing them."""
-    try:
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-        return int(next(li.split()[1] for li in rollup.splitlines() if li.startswith("Pss:")))
-    except (OSError, StopIteration, ValueError):
-        return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def extraction_alone(files: list[Path]) -> tuple[float, float]:
@@ -104,10 +93,16 @@ def extraction_alone(files: list[Path]) -> tuple[float, float]:
 
 def write_config(path: Path, sources: list[dict], workers: int) -> None:
     lines = [
-        "[crawl]", "delay = 0", "autothrottle = false", "concurrency = 32",
-        "per_domain_concurrency = 16", f"extraction_workers = {workers}",
-        "max_articles_per_source = 100000", 'timeout = "30s"', "",
-    ]  # fmt: skip
+        "[crawl]",
+        "delay = 0",
+        "autothrottle = false",
+        "concurrency = 32",
+        "per_domain_concurrency = 16",
+        f"extraction_workers = {workers}",
+        "max_articles_per_source = 100000",
+        'timeout = "30s"',
+        "",
+    ]
     for source in sources:
         lines += [
             "[[sources]]",
@@ -119,45 +114,160 @@ def write_config(path: Path, sources: list[dict], workers: int) -> None:
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def crawl(config: Path, database: Path) -> dict:
+def write_empty_feed(site: Path, base: str) -> list[dict]:
+    """One source whose feed lists nothing: a crawl of it costs start-up alone."""
+    (site / "empty").mkdir(exist_ok=True)
+    (site / "empty" / "rss.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        "<title>empty</title></channel></rss>",
+        encoding="utf-8",
+    )
+    return [{"name": "empty", "kind": "feed", "url": f"{base}/empty/rss.xml"}]
+
+
+def children_cpu(command: list[str]) -> float:
+    """User + system CPU of a command run to its end (its waited-for children included)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def crawl_command(config: Path, database: BenchDatabase, counts: Path, profile: Path | None):
+    return [
+        sys.executable,
+        "-c",
+        HOOKS,
+        str(counts),
+        str(profile or "-"),
+        "--",
+        "-q",
+        "--config",
+        str(config),
+        "--database",
+        database.url,
+        "crawl",
+    ]
+
+
+def crawl(
+    config: Path, database: BenchDatabase, workers: int, scratch: Path, profile: Path | None = None
+) -> CrawlResult:
+    before = database.contents()
+    commits_before = database.commit_counters()  # after our own reading, which it counts
+    counts = scratch / f"counts-{database.name.rsplit('/', 1)[-1]}.json"
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "newswatch", "-q", "--config", str(config),
-         "--database", f"sqlite:///{database}", "crawl"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    peak = peak_pss = 0
-    cpu_by_pid: dict[int, float] = {}
-    while process.poll() is None:
-        pids = tree(process.pid)
-        peak = max(peak, sum(rss_kib(pid) for pid in pids))
-        peak_pss = max(peak_pss, sum(pss_kib(pid) for pid in pids))
-        for pid in pids:
-            cpu_by_pid[pid] = max(cpu_by_pid.get(pid, 0.0), cpu_seconds(pid))
-        time.sleep(0.1)
+        crawl_command(config, database, counts, profile), stdout=subprocess.DEVNULL
+    )
+    with TreeSampler(process.pid, others=database.backends) as sampler:
+        process.wait()
     seconds = time.perf_counter() - wall
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    with sqlite3.connect(database) as db:
-        stored = db.execute("SELECT count(*) FROM articles").fetchone()[0]
-        failed = db.execute("SELECT count(*) FROM failures").fetchone()[0]
-    return {"stored": stored, "failed": failed, "seconds": seconds, "cpu": cpu,
-            "peak_mib": peak / 1024, "peak_pss_mib": peak_pss / 1024, "exit": process.returncode,
-            # the crawl process itself (Scrapy, parsing feeds, storing) vs. the rest
-            # (extraction workers), as last sampled
-            "main_cpu": cpu_by_pid.get(process.pid, 0.0),
-            "workers_cpu": sum(c for p, c in cpu_by_pid.items() if p != process.pid)}  # fmt: skip
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    commits_after = database.commit_counters()  # before reading, which would count
+    after = database.contents()
+    stored, failed = database.stored_and_failed()
+    commits = None
+    if commits_before is not None and commits_after is not None:
+        commits = (commits_after[0] - commits_before[0], commits_after[1] - commits_before[1])
+    return CrawlResult(
+        workers=workers,
+        exit=process.returncode,
+        seconds=seconds,
+        cpu=(used.ru_utime - usage.ru_utime) + (used.ru_stime - usage.ru_stime),
+        main_cpu=sampler.main_cpu,
+        children_cpu=sampler.children_cpu,
+        server_cpu=sampler.others_cpu if database.kind == "postgresql" else None,
+        peak_pss_kib=sampler.peak_pss_kib,
+        peak_rss_kib=sampler.peak_rss_kib,
+        processes=sampler.peak_processes,
+        stored=stored,
+        failed=failed,
+        before=before,
+        after=after,
+        commits=commits,
+        counts=json.loads(counts.read_text()) if counts.exists() else {},
+    )
+
+
+def startup_costs(
+    site: Path, base: str, root: Path, kind: str, workers: int, first: Path
+) -> dict[str, float]:
+    """CPU of a crawl that finds nothing, and of an extraction worker's start-up: its
+    imports and its first page (lazy loading of models and tables)."""
+    python = [sys.executable, "-c"]
+    first_page = (
+        "from pathlib import Path; from crawler.fingerprints import extract_and_fingerprint; "
+        "from crawler.items import ArticlePage; "
+        f"body = Path({str(first)!r}).read_bytes(); "
+        "url = 'http://bench/a'; page = ArticlePage('s', url, url, url, body, None); "
+        "extract_and_fingerprint(page)"
+    )
+    costs = {
+        "import crawler.run": children_cpu([*python, "import crawler.run"]),
+        "worker start-up": children_cpu([*python, first_page]),
+    }
+    config = root / "empty.toml"
+    write_config(config, write_empty_feed(site, base), workers)
+    with fresh_database(kind, root, "empty") as database:
+        counts = root / "counts-empty.json"
+        costs["empty crawl"] = children_cpu(crawl_command(config, database, counts, None))
+    return costs
+
+
+def page_sizes(files: list[Path]) -> str:
+    raw = [path.read_bytes() for path in files]
+    packed = sum(len(zlib.compress(page, 6)) for page in raw)
+    return (
+        f"{sum(map(len, raw)) / len(raw) / 1024:.0f} KiB, {packed / len(raw) / 1024:.0f} "
+        "KiB compressed (zlib 6)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument(
+        "--articles",
+        "--pages",
+        dest="articles",
+        type=int,
+        default=2000,
+        help="article pages on the site [default: 2000]",
+    )
     parser.add_argument("--outlets", type=int, default=20)
     parser.add_argument(
-        "--workers", type=int, nargs="+", default=[os.cpu_count() or 1],
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[os.cpu_count() or 1],
         help="extraction worker counts to crawl with (0 = in the crawl process)",
-    )  # fmt: skip
+    )
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="where the crawl stores (PostgreSQL: a database created and "
+        "dropped at $NEWSWATCH_BENCH_POSTGRES's server) "
+        "[default: sqlite]",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="crawl once under cProfile, extraction in the crawl process, "
+        "and print where the time goes",
+    )
+    parser.add_argument(
+        "--profile-out",
+        type=Path,
+        metavar="FILE",
+        help="with --profile: keep the cProfile data in FILE",
+    )
+    parser.add_argument(
+        "--no-stages",
+        action="store_true",
+        help="skip the in-process stage and start-up measurements",
+    )
     args = parser.parse_args()
 
     pages = corpus_pages()
@@ -174,29 +284,79 @@ def main() -> None:
             )
             files = sorted(site.glob("outlet*/*.html"))
             print(f"site: {len(files)} article pages, {len(sources)} sources at {base}")
-            print(f"machine: {os.cpu_count()} cores")
+            print(
+                f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+                f"(other work on the machine slows wall-clock figures; CPU figures hold "
+                f"better); database: {args.database}"
+            )
+            print(
+                f"pages: mean {page_sizes(files)}; the schema keeps no page HTML, "
+                "only the extracted text and metadata"
+            )
             rate, cpu = extraction_alone(files)
             print(f"extraction alone (1 core): {rate:7.1f} pages/s  {cpu:6.1f} CPU s")
+            floor_run = trafilatura_alone(files, base, site)
+            floor = Floor(len(files), floor_run["process_cpu"], floor_run["loop_cpu"])
+            print(
+                f"trafilatura alone (1 core, own process, bare_extraction with its defaults): "
+                f"{floor_run['extracted']} of {len(files)} pages with text, "
+                f"{floor.process_cpu:.1f} CPU s = {floor.process_cpu - floor.loop_cpu:.1f} "
+                f"start-up and import + {floor.loop_cpu:.1f} pages "
+                f"({1000 * floor.loop_cpu / len(files):.1f} ms/page)"
+            )
+            if args.profile:
+                profile(args, sources, site, root, floor, rate)
+                return
+            costs = None
+            if not args.no_stages:
+                floor.startup = startup_costs(
+                    site, base, root, args.database, max(args.workers), files[0]
+                )
+                print(
+                    "start-up CPU: "
+                    + "; ".join(
+                        f"{label} {seconds:.2f} s" for label, seconds in floor.startup.items()
+                    )
+                    + " (worker start-up: its imports and first page, once per worker)"
+                )
+                with fresh_database(args.database, root, "stages") as database:
+                    costs = crawl_stages.measure(files, site, base, database)
+                print_stages(costs)
             for workers in args.workers:
                 config = root / f"bench-{workers}.toml"
                 write_config(config, sources, workers)
-                result = crawl(config, root / f"bench-{workers}.db")
-                speed = result["stored"] / result["seconds"]
-                print(
-                    f"crawl, {workers} extraction workers: {speed:7.1f} articles/s  "
-                    f"{result['stored']} stored, {result['failed']} failed in "
-                    f"{result['seconds']:.1f} s  {result['cpu']:6.1f} CPU s "
-                    f"({result['cpu'] / result['seconds']:.2f} cores)  "
-                    f"peak RSS {result['peak_mib']:.0f} MiB (PSS {result['peak_pss_mib']:.0f})  "
-                    f"ratio to extraction alone {speed / rate:.2f}x"
-                )
-                print(
-                    f"    CPU split: crawl process {result['main_cpu']:.1f} s, "
-                    f"extraction workers {result['workers_cpu']:.1f} s"
-                )
+                with fresh_database(args.database, root, f"bench-{workers}") as database:
+                    result = crawl(config, database, workers, root)
+                    print_crawl(result, costs, floor, rate)
+                    print(
+                        f"    text: {database.mean_text_chars():.0f} characters per article; "
+                        f"load average after the crawl {os.getloadavg()[0]:.1f}"
+                    )
         finally:
             server.terminate()
             server.wait()
+
+
+def profile(args, sources: list[dict], site: Path, root: Path, floor: Floor, rate: float) -> None:
+    """One crawl under cProfile, extraction in the crawl process so all of it is seen, after
+    the same crawl without the profiler (its CPU is what the profile is scaled to)."""
+    config = root / "bench-profile.toml"
+    write_config(config, sources, 0)
+    with fresh_database(args.database, root, "plain") as database:
+        plain = crawl(config, database, 0, root)
+    print("without the profiler, extraction in the crawl process:")
+    print_crawl(plain, None, floor, rate)
+    out = args.profile_out or root / "crawl.prof"
+    with fresh_database(args.database, root, "profile") as database:
+        result = crawl(config, database, 0, root, profile=out)
+    print(
+        f"under cProfile: {result.stored} stored in {result.seconds:.1f} s, "
+        f"{result.cpu:.1f} CPU s (without: {plain.cpu:.1f})"
+    )
+    unprofiled = plain.cpu * result.stored / max(plain.stored, 1)
+    crawl_profile.report(str(out), result.stored, unprofiled)
+    trafilatura_ms = 1000 * floor.loop_cpu / floor.pages
+    print(f"\n  for scale: trafilatura alone, not profiled, {trafilatura_ms:.1f} ms per page")
 
 
 if __name__ == "__main__":
