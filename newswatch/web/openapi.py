@@ -48,6 +48,22 @@ def _ok(schema: str, description: str) -> dict:
     }
 
 
+def _object(properties: dict) -> dict:
+    return {"type": "object", "properties": properties}
+
+
+def _list_of(properties: dict) -> dict:
+    """An `items` list of objects with these properties, as every listing answers."""
+    return {"type": "array", "items": _object(properties)}
+
+
+def _get(summary: str, responses: dict, parameters: list | None = None, **extra) -> dict:
+    operation = {"summary": summary, **extra, "responses": responses}
+    if parameters:
+        operation["parameters"] = parameters
+    return {"get": operation}
+
+
 PARTIAL = {
     "type": "boolean",
     "description": (
@@ -159,237 +175,182 @@ SCHEMAS = {
             "partial": PARTIAL,
         },
     },
-    "StoryPage": {
-        "type": "object",
-        "properties": {
-            "items": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "size": {"type": "integer"},
-                        "outlets": {"type": "array", "items": {"type": "string"}},
-                        "title": _nullable("string", description="The title of its first article."),
-                        "html_url": {"type": "string"},
-                        "api_url": {"type": "string"},
-                        "article": {"$ref": "#/components/schemas/Article"},
-                    },
-                },
-            },
+    "StoryPage": _object(
+        {
+            "items": _list_of(
+                {
+                    "id": {"type": "integer"},
+                    "size": {"type": "integer"},
+                    "outlets": {"type": "array", "items": {"type": "string"}},
+                    "title": _nullable("string", description="The title of its first article."),
+                    "html_url": {"type": "string"},
+                    "api_url": {"type": "string"},
+                    "article": {"$ref": "#/components/schemas/Article"},
+                }
+            ),
             "next": _nullable("string", description="Pass as `after` for the next page."),
             "next_url": _nullable("string"),
             "partial": PARTIAL,
-        },
-    },
-    "Index": {
-        "type": "object",
-        "properties": {
+        }
+    ),
+    "Index": _object(
+        {
             "title": {"type": "string"},
             "description": {"type": "string"},
             "openapi_url": {"type": "string"},
-            "endpoints": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "method": {"type": "string"},
-                        "path": {"type": "string"},
-                        "url": {"type": "string"},
-                        "summary": {"type": "string"},
-                    },
-                },
-            },
-        },
-    },
-    "Story": {
-        "type": "object",
-        "properties": {
+            "endpoints": _list_of(
+                {
+                    "method": {"type": "string"},
+                    "path": {"type": "string"},
+                    "url": {"type": "string"},
+                    "summary": {"type": "string"},
+                }
+            ),
+        }
+    ),
+    "Story": _object(
+        {
             "id": {"type": "integer"},
             "size": {"type": "integer"},
             "title": _nullable("string"),
             "outlets": {"type": "array", "items": {"type": "string"}},
             "html_url": {"type": "string"},
             "members": {"type": "array", "items": {"$ref": "#/components/schemas/Article"}},
-        },
-    },
-    "Rules": {
-        "type": "object",
-        "properties": {
-            "items": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"type": "string"},
-                        "query": _nullable("string"),
-                        "matches": {"type": "integer"},
-                        "last_matched_at": _nullable("string", format="date-time"),
-                        "feed_url": {"type": "string"},
-                    },
-                },
-            }
-        },
-    },
-    "Deliveries": {
-        "type": "object",
-        "properties": {
-            "items": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "rule": {"type": "string"},
-                        "channel": {"type": "string"},
-                        "mode": {"type": "string"},
-                        "state": {"type": "string", "enum": ["pending", "sent", "dead"]},
-                        "attempts": {"type": "integer"},
-                        "last_error": _nullable("string"),
-                        "next_attempt_at": DATE,
-                        "sent_at": _nullable("string", format="date-time"),
-                        "story_id": {"type": "integer"},
-                        "article_id": {"type": "integer"},
-                        "title": _nullable("string"),
-                        "url": {"type": "string"},
-                    },
-                },
-            },
+        }
+    ),
+    "Rules": _object(
+        {
+            "items": _list_of(
+                {
+                    "name": {"type": "string"},
+                    "query": _nullable("string"),
+                    "matches": {"type": "integer"},
+                    "last_matched_at": _nullable("string", format="date-time"),
+                    "feed_url": {"type": "string"},
+                }
+            )
+        }
+    ),
+    "Deliveries": _object(
+        {
+            "items": _list_of(
+                {
+                    "id": {"type": "integer"},
+                    "rule": {"type": "string"},
+                    "channel": {"type": "string"},
+                    "mode": {"type": "string"},
+                    "state": {"type": "string", "enum": ["pending", "sent", "dead"]},
+                    "attempts": {"type": "integer"},
+                    "last_error": _nullable("string"),
+                    "next_attempt_at": DATE,
+                    "sent_at": _nullable("string", format="date-time"),
+                    "story_id": {"type": "integer"},
+                    "article_id": {"type": "integer"},
+                    "title": _nullable("string"),
+                    "url": {"type": "string"},
+                }
+            ),
             "next_before": _nullable("integer"),
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
-        },
+        }
+    ),
+    "Requeued": _object({"requeued": {"type": "integer"}}),
+    "Sources": _object(
+        {
+            "items": _list_of(
+                {
+                    "name": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "url": {"type": "string"},
+                    "health": {"type": "string", "enum": HEALTH},
+                    "articles": {"type": "integer"},
+                    "last_run_at": _nullable("string", format="date-time"),
+                    "last_status": _nullable("string"),
+                    "last_error": _nullable("string"),
+                    "consecutive_failures": {"type": "integer"},
+                }
+            )
+        }
+    ),
+}
+NOT_FOUND = {"404": ERROR}
+PATHS = {
+    "/api/": _get(
+        "This list of endpoints", _ok("Index", "Every endpoint, with its method and summary")
+    ),
+    "/api/articles": _get(
+        "Stored articles, filtered and searched, newest or best first",
+        {**_ok("ArticlePage", "One page of articles"), "400": ERROR},
+        [*FILTERS, *PAGING],
+    ),
+    "/api/stories": _get(
+        "Stories with an article in the view, each once, at its first",
+        {**_ok("StoryPage", "One page of stories"), "400": ERROR},
+        [*FILTERS, *PAGING],
+        description="A story is listed at its first article in the order asked; "
+        "`article` is that article, with the search's highlights.",
+    ),
+    "/api/articles/{article_id}": _get(
+        "One article with its extracted text",
+        {**_ok("ArticleDetail", "The article"), **NOT_FOUND},
+        [_path("article_id", "Article id")],
+    ),
+    "/api/stories/{story_id}": _get(
+        "One story: every member, its outlet and why it joined",
+        {**_ok("Story", "The story"), **NOT_FOUND},
+        [_path("story_id", "Story id")],
+    ),
+    "/api/rules": _get(
+        "Alert rules with their match counts",
+        _ok("Rules", "Configured rules, then rules only history knows"),
+    ),
+    "/api/deliveries": _get(
+        "Alert deliveries, newest first",
+        {**_ok("Deliveries", "One page of deliveries"), "400": ERROR},
+        [
+            _query("state", "Only this state.", enum=["pending", "sent", "dead"]),
+            _query("rule", "Only this rule."),
+            _query("before", "The `next_before` of the previous page.", "integer"),
+        ],
+    ),
+    "/api/deliveries/{delivery_id}/retry": {
+        "post": {
+            "summary": "Re-queue a dead delivery for the next alerts run",
+            "description": "Needs `Authorization: Bearer <token>` when the server has a "
+            "token ($NEWSWATCH_WEB_TOKEN).",
+            "parameters": [_path("delivery_id", "Delivery id")],
+            "responses": {
+                **_ok("Requeued", "Re-queued"),
+                "403": ERROR,
+                **NOT_FOUND,
+                "409": ERROR,
+            },
+        }
     },
-    "Requeued": {"type": "object", "properties": {"requeued": {"type": "integer"}}},
-    "Sources": {
-        "type": "object",
-        "properties": {
-            "items": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"type": "string"},
-                        "kind": {"type": "string"},
-                        "url": {"type": "string"},
-                        "health": {"type": "string", "enum": HEALTH},
-                        "articles": {"type": "integer"},
-                        "last_run_at": _nullable("string", format="date-time"),
-                        "last_status": _nullable("string"),
-                        "last_error": _nullable("string"),
-                        "consecutive_failures": {"type": "integer"},
-                    },
-                },
-            }
-        },
-    },
+    "/api/sources": _get("Sources and their health", _ok("Sources", "Every source")),
+    "/api/openapi.json": _get("This description", {"200": {"description": "OpenAPI 3.1 document"}}),
+}
+TOKEN = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "$NEWSWATCH_WEB_TOKEN. Needed for every call when the server is "
+    "reached from the network, and to retry a delivery when set.",
 }
 
 
 def document(server: str) -> dict:
     """The description, with `server` (this server's base URL) as its only server."""
-    not_found = {"404": ERROR}
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "newswatch",
             "version": _version(),
             "description": "The stored feed of newswatch: articles, stories, alert rules, "
-            "deliveries and sources. Read-only, except retrying a dead "
-            "delivery.",
+            "deliveries and sources. Read-only, except retrying a dead delivery.",
         },
         "servers": [{"url": server}],
-        "paths": {
-            "/api/": {
-                "get": {
-                    "summary": "This list of endpoints",
-                    "responses": _ok("Index", "Every endpoint, with its method and summary"),
-                }
-            },
-            "/api/articles": {
-                "get": {
-                    "summary": "Stored articles, filtered and searched, newest or best first",
-                    "parameters": [*FILTERS, *PAGING],
-                    "responses": {**_ok("ArticlePage", "One page of articles"), "400": ERROR},
-                }
-            },
-            "/api/stories": {
-                "get": {
-                    "summary": "Stories with an article in the view, each once, at its first",
-                    "description": "A story is listed at its first article in the order asked; "
-                    "`article` is that article, with the search's highlights.",
-                    "parameters": [*FILTERS, *PAGING],
-                    "responses": {**_ok("StoryPage", "One page of stories"), "400": ERROR},
-                }
-            },
-            "/api/articles/{article_id}": {
-                "get": {
-                    "summary": "One article with its extracted text",
-                    "parameters": [_path("article_id", "Article id")],
-                    "responses": {**_ok("ArticleDetail", "The article"), **not_found},
-                }
-            },
-            "/api/stories/{story_id}": {
-                "get": {
-                    "summary": "One story: every member, its outlet and why it joined",
-                    "parameters": [_path("story_id", "Story id")],
-                    "responses": {**_ok("Story", "The story"), **not_found},
-                }
-            },
-            "/api/rules": {
-                "get": {
-                    "summary": "Alert rules with their match counts",
-                    "responses": _ok("Rules", "Configured rules, then rules only history knows"),
-                }
-            },
-            "/api/deliveries": {
-                "get": {
-                    "summary": "Alert deliveries, newest first",
-                    "parameters": [
-                        _query("state", "Only this state.", enum=["pending", "sent", "dead"]),
-                        _query("rule", "Only this rule."),
-                        _query("before", "The `next_before` of the previous page.", "integer"),
-                    ],
-                    "responses": {**_ok("Deliveries", "One page of deliveries"), "400": ERROR},
-                }
-            },
-            "/api/deliveries/{delivery_id}/retry": {
-                "post": {
-                    "summary": "Re-queue a dead delivery for the next alerts run",
-                    "description": "Needs `Authorization: Bearer <token>` when the server has a "
-                    "token ($NEWSWATCH_WEB_TOKEN).",
-                    "parameters": [_path("delivery_id", "Delivery id")],
-                    "responses": {
-                        **_ok("Requeued", "Re-queued"),
-                        "403": ERROR,
-                        **not_found,
-                        "409": ERROR,
-                    },
-                }
-            },
-            "/api/sources": {
-                "get": {
-                    "summary": "Sources and their health",
-                    "responses": _ok("Sources", "Every source"),
-                }
-            },
-            "/api/openapi.json": {
-                "get": {
-                    "summary": "This description",
-                    "responses": {"200": {"description": "OpenAPI 3.1 document"}},
-                }
-            },
-        },
-        "components": {
-            "schemas": SCHEMAS,
-            "securitySchemes": {
-                "token": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "$NEWSWATCH_WEB_TOKEN. Needed for every call when the server is "
-                    "reached from the network, and to retry a delivery when set.",
-                }
-            },
-        },
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS, "securitySchemes": {"token": TOKEN}},
         # {}: a server on loopback answers reads without it
         "security": [{"token": []}, {}],
     }
