@@ -1,8 +1,8 @@
 """Standard Webhooks signing: the key a secret stands for, and the signature of one attempt.
 
-Lives apart from the webhook channel so that the configuration can check a secret when it
-loads (alerts.config may not import the channels): a secret that cannot be turned into a
-key is an operator's mistake, to be reported then, not a failure of every send.
+The webhook channel's options check a secret with `signing_key` when the configuration
+loads: a secret that cannot be turned into a key is an operator's mistake, to be reported
+then, not a failure of every send.
 """
 
 from __future__ import annotations
