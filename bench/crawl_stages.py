@@ -29,8 +29,14 @@ from bench.crawl_db import BenchDatabase
 from bench.proctree import cpu_seconds
 from crawler import items, placement
 from crawler.dedupe import content_hash
-from crawler.extract import ExtractionError, ExtractOptions, decode_html, extract_article
-from crawler.fingerprints import fingerprint, outbound_links
+from crawler.extract import (
+    ExtractionError,
+    ExtractOptions,
+    decode_html,
+    extract_article,
+    extract_document,
+)
+from crawler.fingerprints import fingerprint, page_links
 from crawler.sources import Source
 from crawler.storage.engine import sessions
 from crawler.storage.models.base import utcnow
@@ -137,12 +143,13 @@ def _extract(page: items.ArticlePage, options: ExtractOptions, cpu: Counter[str]
     t1 = clock()
     cpu["decode"] += t1 - t0
     try:
-        extracted = extract_article(html, page.final_url, page.hints, options=options)
+        extracted, tree = extract_document(html, page.final_url, page.hints, options=options)
     except ExtractionError:
         cpu["extraction"] += clock() - t1
         return None
     t2 = clock()
-    links = outbound_links(html, page.final_url)
+    links = page_links(html, tree, page.final_url)
+    del tree  # freed inside a timed stage, as extract_article frees its own
     t3 = clock()
     prints = fingerprint(extracted.text, links)
     t4 = clock()

@@ -5,18 +5,20 @@ from __future__ import annotations
 import html
 import json
 import re
-import unicodedata
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from lxml import etree
 from lxml.html import HtmlElement
+
+from crawler.evidence import fold
 
 _META_AUTHOR = frozenset(
     "author byl parsely-author sailthru.author dc.creator dcterms.creator citation_author"
     " article:author".split()
 )
 _META_SITE = frozenset("og:site_name application-name twitter:site publisher".split())
-_JSON_LD = "//script[@type='application/ld+json']/text()"
+JSON_LD = "//script[@type='application/ld+json']/text()"
 # trafilatura's byline locations (trafilatura.xpaths.AUTHOR_XPATHS), and what it discards.
 _NAME_CLASS = re.compile(r"author-?name|AuthorName|authorName")
 _BYLINE_ID = re.compile(r"author|zuozhe|bianji|xiaobian")
@@ -30,6 +32,12 @@ _DISCARD_CLASS = re.compile(
     r"^[Cc]omments|commentlist|comments-list|sidebar|is-hidden|quote|embedly-instagram"
     r"|article-(?:share|support)|print|category|meta-date|meta-reviewer"
 )
+# What a class or id needs for _byline_rank to rank its element (a superset of its tests)
+_MAY_RANK_CLASS = re.compile(
+    r"uthor|yline|screenname|writer|channel-name|zuozhe|bianji|xiaobian|submitted-by"
+    r"|posted-by|journalist-name|^(?:username|byl|BBL)$"
+)
+_MAY_RANK_ID = re.compile(r"uthor|zuozhe|bianji|xiaobian")
 # An author's value in JSON-LD too broken to parse whole: the value alone often parses.
 _JSON_LD_AUTHOR = re.compile(r'"author"\s*:\s*("(?:[^"\\]|\\.)*"|\{[^{}]*\}|\[[^\[\]]*\])')
 
@@ -96,6 +104,7 @@ _TAIL = re.compile(
     r"\s+(?:is|est|ist)\s+(?:a|an|the|un|une|ein|eine)\s.*$|\s+(?:for|pour|für|voor)\s.*$"
 )
 _STRIP = " .:-–—'\""
+_NON_WORD = re.compile(r"\W+")
 _PARTICLES = frozenset(
     "de del della der den di da do dos das du la le les van von ter ten zu y e al el bin ibn"
     " d l".split()
@@ -104,9 +113,8 @@ _PARTICLES = frozenset(
 
 def _key(text: str) -> str:
     """Casefolded, without accents, punctuation as single spaces: for comparisons only."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(re.sub(r"\W+", " ", plain).split())
+    # fold also writes ’ as ', which is punctuation all the same
+    return " ".join(_NON_WORD.sub(" ", fold(text)).split())
 
 
 def _outlet_key(name: str) -> str:
@@ -248,9 +256,9 @@ def _name_key(name: str) -> str:
     return " ".join(word for word in _key(name).split() if len(word) > 1)
 
 
-def _json_ld_nodes(tree: HtmlElement) -> list[dict]:
+def _json_ld_nodes(blocks: Iterable[str]) -> list[dict]:
     nodes: list[dict] = []
-    for block in tree.xpath(_JSON_LD):
+    for block in blocks:
         try:
             data = json.loads(block, strict=False)
         except ValueError:
@@ -293,18 +301,21 @@ def _json_ld_authors(nodes: list[dict]) -> tuple[list[str], list[str]]:
     return people, organisations
 
 
-def _meta(tree: HtmlElement, keys: frozenset[str]) -> list[str]:
-    """The content of the page's meta tags of these names (or properties)."""
-    found = []
+def _meta(tree: HtmlElement) -> tuple[list[str], list[str]]:
+    """The content of the page's author meta tags, and of its site-name meta tags."""
+    authors: list[str] = []
+    sites: list[str] = []
     for meta in tree.iter("meta"):
-        name = meta.get("name") or meta.get("property") or meta.get("itemprop") or ""
-        if name.lower() in keys and (content := (meta.get("content") or "").strip()):
-            found.append(content)
-    return found
+        name = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").lower()
+        if (name in _META_AUTHOR or name in _META_SITE) and (
+            content := (meta.get("content") or "").strip()
+        ):
+            (authors if name in _META_AUTHOR else sites).append(content)
+    return authors, sites
 
 
-def _publishers(tree: HtmlElement, nodes: list[dict]) -> list[str]:
-    found = [name.lstrip("@") for name in _meta(tree, _META_SITE)]
+def _publishers(site_meta: list[str], nodes: list[dict]) -> list[str]:
+    found = [name.lstrip("@") for name in site_meta]
     for node in nodes:
         publisher = node.get("publisher")
         for entry in publisher if isinstance(publisher, list) else [publisher]:
@@ -373,6 +384,19 @@ def _visible_text(element: HtmlElement) -> str:
     return " ".join(parts)
 
 
+def _hidden(element: HtmlElement, tree: HtmlElement) -> bool:
+    """Whether the element, or one around it inside `tree`, is never part of a byline."""
+    if _discarded(element):
+        return True
+    if element is not tree:
+        for ancestor in element.iterancestors():
+            if _discarded(ancestor):
+                return True
+            if ancestor is tree:
+                break
+    return False
+
+
 def _shown(tree: HtmlElement) -> str | None:
     """The byline as the page shows it: the first element of the surest rank whose text
     (without dates, figures or comments) has 3 to 119 characters.
@@ -381,19 +405,28 @@ def _shown(tree: HtmlElement) -> str | None:
     we read the raw text, which its clean-up shortens: "Le360 avec Belga" became "Le".
     """
     found: dict[int, str] = {}
-    stack = [tree]
-    while stack:
-        element = stack.pop()
-        if not isinstance(element.tag, str) or _discarded(element):
+    for element in tree.iter(etree.Element):  # in document order, as a reader meets them
+        # Most elements have none of what _byline_rank looks for: a quick look skips them.
+        get = element.get
+        kind, ident = get("class"), get("id")
+        if not (
+            (kind is not None and _MAY_RANK_CLASS.search(kind))
+            or (ident is not None and _MAY_RANK_ID.search(ident))
+            or get("itemprop") is not None
+            or get("rel") is not None
+            or get("data-testid") is not None
+            or get("data-component") is not None
+            or element.tag == "author"
+        ):
             continue
         rank = _byline_rank(element)
-        if rank is not None and rank not in found:
-            text = " ".join(_visible_text(element).split())
-            if 2 < len(text) < 120:
-                if rank == 0:
-                    return text
-                found[rank] = text
-        stack.extend(reversed(element))
+        if rank is None or rank in found or _hidden(element, tree):
+            continue  # a hidden element's subtree is no byline either: see _hidden
+        text = " ".join(_visible_text(element).split())
+        if 2 < len(text) < 120:
+            if rank == 0:
+                return text
+            found[rank] = text
     return found[min(found)] if found else None
 
 
@@ -404,19 +437,23 @@ def page_authors(
     guess: str | None = None,
     feed_author: str | None = None,
     site_names: Iterable[str | None] = (),
+    json_ld: Iterable[str] | None = None,
 ) -> tuple[str, ...]:
     """The article's authors, from the first source that names someone: the people the page
     declares (JSON-LD and meta tags), its visible byline (preferred when it names every
     declared author and more), the agency it declares as author, `guess` (trafilatura's,
-    used only where the page has no byline at all), and last the feed's author."""
-    nodes = _json_ld_nodes(tree)
+    used only where the page has no byline at all), and last the feed's author.
+
+    `json_ld`: the texts of the page's JSON-LD scripts (tree.xpath(JSON_LD)), if already read.
+    """
+    nodes = _json_ld_nodes(tree.xpath(JSON_LD) if json_ld is None else json_ld)
     people, organisations = _json_ld_authors(nodes)
     # A lone word in a meta tag is mostly a user or site code ("admin", "KWCHCIK", "gto").
-    meta = _meta(tree, _META_AUTHOR)
+    meta, site_meta = _meta(tree)
     meta_names = [raw for raw in meta if " " in raw or _key(raw) in AGENCIES]
     outlets = _outlet_keys(
         [name for name in site_names if name]
-        + [*_site_labels(url), *_publishers(tree, nodes)]
+        + [*_site_labels(url), *_publishers(site_meta, nodes)]
         + [name for name in organisations if _key(name) not in AGENCIES]
     )
     shown_raw = _shown(tree)

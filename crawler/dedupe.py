@@ -13,7 +13,6 @@ import numpy as np
 # Near-duplicate sketches start from normalize_text, so an exact duplicate is always also a
 # near-duplicate.
 
-_WHITESPACE = re.compile(r"\s+")
 # Invisible characters that copies of one text carry inconsistently: soft hyphen, zero-width
 # space, word joiner, byte-order mark. (ZWJ/ZWNJ stay: they change how some scripts read.)
 _INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff]")
@@ -62,8 +61,8 @@ def normalize_text(text: str) -> str:
     """
     # NFKC again after casefold, as Unicode's NFKC_Casefold does: folding can denormalise.
     folded = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold()
-    folded = unicodedata.normalize("NFKC", folded)
-    return _WHITESPACE.sub(" ", folded).strip()
+    # str.split() splits at exactly the characters \s matches: runs of them become one space
+    return " ".join(unicodedata.normalize("NFKC", folded).split())
 
 
 def content_hash(text: str) -> str:
@@ -81,8 +80,8 @@ def shingles(text: str) -> np.ndarray:
     if not words:
         return np.zeros(0, dtype=np.uint64)
     hashes = np.fromiter(
-        (zlib.crc32(word.encode("utf-8")) for word in words), dtype=np.uint64, count=len(words)
-    )
+        map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words)
+    )  # str.encode is UTF-8
     width = min(SHINGLE_WORDS, len(words))
     count = len(words) - width + 1
     combined = hashes[:count].copy()
@@ -97,8 +96,10 @@ def minhash(shingle_hashes: np.ndarray) -> np.ndarray:
     for start in range(0, len(shingle_hashes), _CHUNK):
         chunk = shingle_hashes[start : start + _CHUNK]
         # (a·x + b) mod 2**64, top 32 bits: a universal family, no modulo by a prime needed.
-        hashed = (_MULTIPLIERS[:, None] * chunk[None, :] + _OFFSETS[:, None]) >> np.uint64(32)
-        signature = np.minimum(signature, hashed.min(axis=1))
+        hashed = np.multiply.outer(_MULTIPLIERS, chunk)
+        hashed += _OFFSETS[:, None]
+        hashed >>= np.uint64(32)
+        np.minimum(signature, hashed.min(axis=1), out=signature)
     return signature.astype(np.uint32)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from crawler.dedupe import normalize_text
 from crawler.urls import canonical_url
@@ -28,6 +28,9 @@ MAX_WORD = 40  # longer "words" are no names; keeps every key within its column
 MAX_DIGITS = 16
 _SENTENCE_END = re.compile(r"(?<=[.!?…:;])\s+|\n+")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+# Sentence ends never touch words (they are white space), so one scan finds both as
+# splitting at sentence ends, then finding the words of each sentence, would.
+_WORDS_AND_ENDS = re.compile(f"(?P<end>{_SENTENCE_END.pattern})|{_WORD.pattern}")
 # French and Italian elision before a name: l'Intérieur, d'Anvers, dell'Aquila
 _ELISION = re.compile(r"^(?:[ldjmnstc]|qu|dell|all|nell|sull)['’]", re.IGNORECASE)
 # Dates and clock times first, so their parts are not read as numbers of the story.
@@ -38,7 +41,10 @@ _NUMBER = re.compile(
     r"(?![\d])",
     re.IGNORECASE,
 )
+_DIGIT = re.compile(r"\d")
+_GROUPS = re.compile(r"[ \u00a0\u202f.,’']")
 _QUOTES = re.compile(r"[«“„\"]\s*([^«»“”„\"]{10,400}?)\s*[»”“\"]|(?:^|(?<=\s))‘([^‘’]{10,400}?)’")
+_QUOTE_START = re.compile('[«“„"‘]')  # where a match of _QUOTES begins
 QUOTE_WORDS = 5
 # Capitalised words that are grammar, dates or titles, not names: they would glue together
 # unrelated stories written in the same language on the same weekday.
@@ -62,16 +68,36 @@ STOPWORDS = frozenset(
 )
 
 
+class _FoldTable(dict):
+    """str.translate table of each character folded, filled as characters are met.
+
+    Case folding and NFKD decompose each character on its own, and dropping the combining
+    marks makes NFKD's reordering of them moot: a word folds character by character.
+    """
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFKD", chr(code).casefold())
+        folded = "".join(c for c in decomposed if not unicodedata.combining(c)).replace("’", "'")
+        self[code] = folded
+        return folded
+
+
+_FOLDS = _FoldTable()
+
+
 def fold(word: str) -> str:
     """Case and accents folded: "Sûreté" and "SURETE" both become "surete"."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).replace("’", "'")
+    # ASCII has no accents, and lower() is its case folding
+    return word.lower() if word.isascii() else word.translate(_FOLDS)
 
 
 def _number(raw: str) -> str | None:
     """A number in one spelling: "900 000", "900.000" and "900,000" → "900000"; "2,5" → "2.5"."""
-    digits = "".join(str(unicodedata.decimal(c)) if c.isdigit() else c for c in raw)
-    parts = re.split(r"[ \u00a0\u202f.,’']", digits)
+    if raw.isascii():
+        digits = raw  # ASCII digits are their own decimal values
+    else:
+        digits = "".join(str(unicodedata.decimal(c)) if c.isdigit() else c for c in raw)
+    parts = _GROUPS.split(digits)
     if len(parts) > 1 and all(len(part) == 3 for part in parts[1:]):
         if len(parts) == 2 and digits[len(parts[0])] in ".,":
             # "2.500" or "2,500": thousands in most of Europe and in English alike
@@ -90,36 +116,48 @@ def is_weak_number(value: str) -> bool:
     return number <= 31 or 1900 <= number <= 2100
 
 
-def _names(sentence: str, found: dict[str, str]) -> None:
-    run: list[str] = []
-    previous_end = 0
-    for position, match in enumerate(_WORD.finditer(sentence)):
-        word = _ELISION.sub("", match.group())
-        if word != match.group() or sentence[previous_end : match.start()].strip():
-            run = []  # "Committee d'Anvers" or "Waffen, Luxusautos" is no name of two words
-        previous_end = match.end()
-        word = _POSSESSIVE.sub("", word)
-        if len(word) > MAX_WORD:
-            run = []  # no name is this long: a URL slug, a compound, markup debris
+def _names(text: str, found: dict[str, str]) -> None:
+    """Names, pairs and acronyms, in one pass over the words and sentence ends of the text."""
+    last = last_folded = ""  # the previous word of a run of capitalised words, if any
+    position = previous_end = 0
+    for match in _WORDS_AND_ENDS.finditer(text):
+        if match.lastgroup:  # a sentence ends: the next word starts one
+            last = ""
+            position = 0
+            continue
+        start, end = match.span()
+        word = match.group()
+        first = position == 0
+        position += 1
+        if "'" in word or "’" in word:  # elision and possessive both need an apostrophe
+            bare = _ELISION.sub("", word)
+            if bare != word:
+                last = ""  # "Committee d'Anvers" is no name of two words
+            word = _POSSESSIVE.sub("", bare)
+        if last and text[previous_end:start].strip():
+            last = ""  # "Waffen, Luxusautos" is no name of two words
+        previous_end = end
+        # no name is longer than MAX_WORD: a URL slug, a compound, markup debris
+        if not (1 < len(word) <= MAX_WORD and word[0].isupper()):
+            last = ""
             continue
         folded = fold(word)
-        capitalised = word[:1].isupper() and folded not in STOPWORDS and len(word) > 1
-        if not capitalised:
-            run = []
+        if folded in STOPWORDS:
+            last = ""
             continue
         if word.isupper():
             for part in word.split("-"):  # DGSN-DGST names two bodies
                 if 2 <= len(part) <= 8:
                     found.setdefault(f"acro:{fold(part)}", part)
-        elif position > 0:
+        elif not first:
             found.setdefault(f"name:{folded}", word)
-        if run:
-            found.setdefault(f"pair:{fold(run[-1])} {folded}", f"{run[-1]} {word}")
-        run.append(word)
+        if last:
+            found.setdefault(f"pair:{last_folded} {folded}", f"{last} {word}")
+        last, last_folded = word, folded
 
 
 def _quotes(text: str, found: dict[str, str]) -> None:
-    for match in _QUOTES.finditer(text):
+    for match in _matches(_QUOTES, _QUOTE_START, text):
         quoted = match.group(1) or match.group(2)
         if len(quoted.split()) >= QUOTE_WORDS:
             digest = hashlib.sha256(normalize_text(quoted).encode("utf-8")).hexdigest()[:16]
@@ -137,12 +175,26 @@ def _links(links: Iterable[str], found: dict[str, str]) -> None:
             found.setdefault(f"link:{canonical[:300]}", canonical)
 
 
+def _matches(pattern: re.Pattern[str], starts: re.Pattern[str], text: str) -> Iterator[re.Match]:
+    """What pattern.finditer(text) finds, faster when each match begins with a character of
+    `starts`: the search jumps from one such character to the next instead of trying the
+    pattern everywhere (a pattern opening with a look-behind or an alternation is tried at
+    every position)."""
+    position = 0
+    while start := starts.search(text, position):
+        match = pattern.match(text, start.start())  # look-behinds still see the text before
+        if match is None:
+            position = start.start() + 1
+        else:
+            yield match
+            position = match.end()
+
+
 def evidence(text: str, links: Iterable[str] = ()) -> dict[str, str]:
     """The article's evidence keys, each with a label to show people, in order of appearance."""
     found: dict[str, str] = {}
-    for sentence in _SENTENCE_END.split(text):
-        _names(sentence, found)
-    for match in _NUMBER.finditer(text):
+    _names(text, found)
+    for match in _matches(_NUMBER, _DIGIT, text):
         if match.group("skip"):
             continue
         value = _number(match.group())

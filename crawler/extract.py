@@ -17,7 +17,7 @@ from trafilatura import bare_extraction
 from trafilatura.settings import Extractor, set_date_params
 from trafilatura.utils import load_html
 
-from crawler.bylines import page_authors
+from crawler.bylines import JSON_LD, page_authors
 from crawler.items import Extracted, FeedHints
 from crawler.urls import absolute_url
 
@@ -122,7 +122,6 @@ def decode_html(body: bytes, declared_encoding: str | None) -> str:
 
 
 _LANGUAGE = re.compile(r"[a-z]{2}")
-_JSON_LD = "//script[@type='application/ld+json']/text()"
 # Read with a pattern rather than json.loads: broken JSON-LD is common and the value is enough.
 _JSON_LD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{1,64})"')
 _PUBLISHED_META = (
@@ -147,10 +146,12 @@ def _iso639_1(code: str | None) -> str | None:
 
 
 def _declared_language(tree: HtmlElement) -> str | None:
-    for code in [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")] + [
-        str(value) for value in tree.xpath(_LANGUAGE_META)
-    ]:
+    for code in (tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")):
         if language := _iso639_1(code):
+            return language
+    # the meta tags only where <html> says nothing: most pages need no search of the tree
+    for code in tree.xpath(_LANGUAGE_META):
+        if language := _iso639_1(str(code)):
             return language
     return None
 
@@ -167,11 +168,14 @@ def _parse_timestamp(value: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _published_at(tree: HtmlElement, day: str | None, hints: FeedHints) -> datetime | None:
+def _published_at(
+    tree: HtmlElement, day: str | None, hints: FeedHints, json_ld: list[str]
+) -> datetime | None:
     """Publication time: trafilatura's date (found by htmldate's thorough search), refined to
-    the time of day from the page's metadata, a <time> element or the feed when they agree."""
+    the time of day from the page's metadata (`json_ld`: its JSON-LD scripts), a <time>
+    element or the feed when they agree."""
     declared = [str(value) for value in tree.xpath(_PUBLISHED_META)] + [
-        found for block in tree.xpath(_JSON_LD) for found in _JSON_LD_PUBLISHED.findall(block)
+        found for block in json_ld for found in _JSON_LD_PUBLISHED.findall(block)
     ]
     precise = [_parse_timestamp(v) for v in declared]
     if day is None:
@@ -191,12 +195,10 @@ def _published_at(tree: HtmlElement, day: str | None, hints: FeedHints) -> datet
 
 
 def _declared_canonical(tree: HtmlElement, url: str) -> str | None:
-    links = tree.xpath("//link[@rel='canonical']/@href") + tree.xpath(
-        "//meta[@property='og:url']/@content"
-    )
-    for link in links:
-        if absolute := absolute_url(url, str(link)):
-            return absolute
+    for query in ("//link[@rel='canonical']/@href", "//meta[@property='og:url']/@content"):
+        for link in tree.xpath(query):  # og:url searched only where no canonical link serves
+            if absolute := absolute_url(url, str(link)):
+                return absolute
     return None
 
 
@@ -251,6 +253,18 @@ def extract_article(
 
     Raises ExtractionError when the page holds no article text of at least min_text_chars.
     """
+    return extract_document(html, url, hints, language_hint, options)[0]
+
+
+def extract_document(
+    html: str,
+    url: str,
+    hints: FeedHints | None = None,
+    language_hint: str | None = None,
+    options: ExtractOptions = DEFAULT_OPTIONS,
+) -> tuple[Extracted, HtmlElement]:
+    """extract_article, and the page as trafilatura parsed it (extraction leaves it intact),
+    so what else is read from the page needs no second parse."""
     hints = hints or FeedHints()
     tree = load_html(html)
     if tree is None:
@@ -277,17 +291,19 @@ def extract_article(
         raise ExtractionError(
             f"article text too short ({len(text)} characters, minimum {options.min_text_chars})"
         )
+    json_ld = tree.xpath(JSON_LD)  # read once, for the authors and the publication time
     authors = page_authors(
         tree,
         url,
         guess=document.author,
         feed_author=hints.author,
         site_names=(hints.site_name, document.sitename),
+        json_ld=json_ld,
     )
-    return Extracted(
+    extracted = Extracted(
         title=document.title or hints.title,
         author=", ".join(authors) or None,
-        published_at=_published_at(tree, document.date, hints),
+        published_at=_published_at(tree, document.date, hints, json_ld),
         language=_language(
             text, [_declared_language(tree), _iso639_1(hints.language), _iso639_1(language_hint)]
         ),
@@ -298,3 +314,4 @@ def extract_article(
         image_url=absolute_url(url, document.image) or hints.image_url,
         declared_canonical=_declared_canonical(tree, url),
     )
+    return extracted, tree

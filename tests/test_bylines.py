@@ -10,7 +10,7 @@ import pytest
 from trafilatura.utils import load_html
 
 from bench.corpus import corpus_dir, corpus_pages
-from crawler.bylines import names, page_authors
+from crawler.bylines import JSON_LD, names, page_authors
 from crawler.extract import ExtractionError, decode_html, extract_article
 from crawler.items import FeedHints
 from tests.test_extract import FRENCH, page
@@ -165,6 +165,26 @@ def test_page_authors_reads_a_parsed_tree():
     tree = load_html(article("By Jane Doe | The Brussels Times"))
     found = page_authors(tree, "https://www.brusselstimes.com/1", site_names=["Brussels Times"])
     assert found == ("Jane Doe",)
+
+
+def test_a_byline_inside_comments_or_a_sidebar_is_skipped_for_the_one_shown_later():
+    html = page(
+        FRENCH,
+        html_attrs='lang="fr"',
+        title="<div class='comments'><span class='author'>Paul Lecteur</span></div>"
+        "<aside class='sidebar'><p class='byline'>Par Marie Voisine</p></aside>"
+        "<div><span class='writer'>Jan Peeters</span><span class='byline'>Par Anne Dupont</span>"
+        "<a rel='author' href='/anne'>Anne Dupont</a></div>",
+    )
+    assert page_authors(load_html(html), "https://www.lesoir.be/1") == ("Anne Dupont",)
+
+
+def test_json_ld_already_read_gives_the_same_authors():
+    head = json_ld({"@type": "NewsArticle", "author": {"@type": "Person", "name": "Anne Dupont"}})
+    tree = load_html(article("Par Anne Dupont et Jan Peeters", head=head))
+    blocks = tree.xpath(JSON_LD)
+    read = page_authors(tree, "https://www.lesoir.be/1", json_ld=blocks)
+    assert read == page_authors(tree, "https://www.lesoir.be/1") == ("Anne Dupont", "Jan Peeters")
 
 
 # --- real pages from the shared corpus -------------------------------------------------------

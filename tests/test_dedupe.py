@@ -14,6 +14,11 @@ def test_normalize_text_folds_case_width_and_whitespace() -> None:
     assert normalize_text("ＡＢＣ１２３") == "abc123"  # full-width forms (NFKC)
 
 
+def test_normalize_text_collapses_every_kind_of_white_space() -> None:
+    spaced = "\u2003Die\u3000Straße\x1c\x85ist \r\n gesperrt.\u2028"
+    assert normalize_text(spaced) == "die strasse ist gesperrt."
+
+
 def test_normalize_text_composes_accents() -> None:
     decomposed = "Cafe\u0301 Mu\u0308ller"  # e + combining acute, u + combining diaeresis
     assert normalize_text(decomposed) == "café müller"

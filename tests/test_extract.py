@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
@@ -13,8 +14,11 @@ from crawler.extract import (
     ExtractOptions,
     decode_html,
     extract_article,
+    extract_document,
 )
-from crawler.items import FeedHints
+from crawler.fingerprints import extract_and_fingerprint, outbound_links, page_links
+from crawler.items import ArticlePage, FeedHints
+from crawler.processes import call_and_release, die_with_fork_server, fork_server
 
 GERMAN = [
     "Die Bürgermeisterin hat am Montag im Rathaus die Pläne für den neuen Stadtpark vorgestellt."
@@ -294,6 +298,36 @@ def test_extract_runs_in_a_process_pool() -> None:
     assert result.language == "fr" and "Assemblée" in result.text
 
 
+def _where_forked() -> tuple[int, int | None, bool]:
+    """In a pool process: its parent, the fork server it knows of, whether the language model
+    was there before any page was extracted in it."""
+    import py3langid.langid
+
+    from crawler import processes
+
+    return os.getppid(), processes._fork_server_pid, py3langid.langid.IDENTIFIER is not None
+
+
+def test_extraction_processes_are_forked_from_a_warmed_up_server() -> None:
+    # The pool the extract pipeline starts: forked by a server that has loaded extraction.
+    pool = ProcessPoolExecutor(
+        1,
+        mp_context=fork_server(["crawler.extraction_server"]),
+        initializer=die_with_fork_server,
+    )
+    with pool:
+        parent, server, model_loaded = pool.submit(_where_forked).result(timeout=60)
+        url = "https://a.example/x"
+        body = page(FRENCH, html_attrs='lang="fr"').encode()
+        article = ArticlePage("s", url, url, url, body, "utf-8")
+        extracted, prints = pool.submit(
+            call_and_release, extract_and_fingerprint, article, ExtractOptions()
+        ).result(timeout=60)
+    assert server is not None and parent == server != os.getpid()  # dies with the server
+    assert model_loaded
+    assert extracted.language == "fr" and prints.bands
+
+
 def test_windows_1252_bytes_end_to_end() -> None:
     html = page(GERMAN, "<title>Stadtpark</title>", 'lang="de"')
     result = extract_article(decode_html(html.encode("cp1252"), "utf-8"), "https://a.example/x")
@@ -315,3 +349,35 @@ def test_same_body_under_different_headlines_extracts_to_the_same_text() -> None
     assert first.title != second.title
     assert first.text == second.text
     assert not first.text.startswith("Belgien und Marokko")
+
+
+def test_extract_document_gives_the_article_and_the_page_it_parsed() -> None:
+    html = page(GERMAN, "<title>Stadtpark</title>", 'lang="de"')
+    extracted, tree = extract_document(html, "https://a.example/x")
+    assert extracted == extract_article(html, "https://a.example/x")
+    assert tree.findtext(".//title") == "Stadtpark"
+
+
+CITING = [
+    "Die Bürgermeisterin verwies auf <a href='https://stats.example.org/park.pdf'>eine Studie</a>"
+    " und auf <a href='/intern'>frühere Pläne</a>. " + GERMAN[0],
+    *GERMAN[1:],
+]
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        page(CITING, html_attrs='lang="de"'),
+        # pages trafilatura repairs before parsing, and so parses unlike lxml.html.fromstring
+        '<?xml version="1.0" encoding="utf-8"?>\n' + page(CITING),
+        page(CITING).replace("<!DOCTYPE html>", '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML//EN">'),
+        page(CITING).replace("Studie", "Stu\x02die"),
+        page(CITING).replace("<html >", "<html />\n"),
+    ],
+    ids=["plain", "xml-declaration", "doctype-with-slash", "control-character", "html-closed"],
+)
+def test_links_read_from_the_parsed_page_are_those_of_the_html(html: str) -> None:
+    url = "https://a.example/x"
+    _extracted, tree = extract_document(html, url)
+    assert page_links(html, tree, url) == outbound_links(html, url)
