@@ -9,7 +9,6 @@ is handled, so a feed's validators never hide it, and it is never silently dropp
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,19 +25,9 @@ class Backlog:
         self._sessions = sessions
         self._schedule = schedule
 
-    def due(self, source_id: int, limit: int) -> list[Pending]:
-        """The source's links to request first this run."""
-        with self._sessions() as session:
-            return backlog.due(session, source_id, utcnow(), limit)
-
-    def held(self, keys: Iterable[str]) -> set[str]:
-        """Keys the backlog takes care of already: not to be requested from a feed again."""
-        with self._sessions() as session:
-            return backlog.held(session, keys)
-
-    def defer(self, source_id: int, links: Sequence[Pending]) -> None:
-        with self._sessions() as session:
-            backlog.defer(session, source_id, links, utcnow())
+    def due(self, session: Session, source_id: int, limit: int) -> list[Pending]:
+        """The source's links to request first this run (read in the caller's session)."""
+        return backlog.due(session, source_id, utcnow(), limit)
 
     def failed(
         self,

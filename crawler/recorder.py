@@ -79,9 +79,9 @@ class RunRecorder:
         self._sessions = sessions
         self.tallies: dict[str, SourceTally] = {}
         with sessions() as session:
-            for name, source_id in source_ids.items():
-                run_id = runs.start_run(session, source_id)
-                self.tallies[name] = SourceTally(name, source_id, run_id)
+            started = runs.start_runs(session, source_ids.values())  # one transaction
+        for name, source_id in source_ids.items():
+            self.tallies[name] = SourceTally(name, source_id, started[source_id])
 
     def _tally(self, source: str) -> SourceTally:
         tally = self.tallies[source]
@@ -134,15 +134,27 @@ class RunRecorder:
             )
 
     def finish(self) -> list[SourceTally]:
-        """Close every run and log one line per source."""
+        """Close every run, in one transaction, and log one line per source."""
         with self._sessions() as session:
             for tally in self.tallies.values():
-                close_run(session, tally)
+                _write_totals(session, tally)
+            session.commit()
+            for tally in self.tallies.values():
+                _after_close(session, tally)
         return list(self.tallies.values())
 
 
 def close_run(session: Session, tally: SourceTally) -> runs.RunTotals:
-    """Write a run's totals, note a server's Retry-After, and log the source's line."""
+    """Write a run's totals (committed), note a server's Retry-After, and log the source's
+    line."""
+    totals = _write_totals(session, tally)
+    session.commit()
+    _after_close(session, tally)
+    return totals
+
+
+def _write_totals(session: Session, tally: SourceTally) -> runs.RunTotals:
+    """Close the run in the session's transaction; the totals, kept on the tally too."""
     waiting = backlog.waiting_count(session, tally.source_id)
     totals = runs.RunTotals(
         status=tally.status(),
@@ -157,8 +169,15 @@ def close_run(session: Session, tally: SourceTally) -> runs.RunTotals:
         seconds=round(max(tally.last_activity - tally.started, 0.0), 3),
         error=tally.first_error,
     )
-    runs.finish_run(session, tally.run_id, totals)
+    runs.close_run(session, tally.run_id, totals)
     tally.finished = totals
+    return totals
+
+
+def _after_close(session: Session, tally: SourceTally) -> None:
+    """Note a server's Retry-After (committed) and log the source's line."""
+    totals = tally.finished
+    assert totals is not None, f"run of {tally.name} not closed"
     if tally.retry_after_until:
         schedule.note_retry_after(session, tally.source_id, tally.retry_after_until)
     log.info(
@@ -176,4 +195,3 @@ def close_run(session: Session, tally: SourceTally) -> runs.RunTotals:
         totals.seconds,
         f" (first error: {totals.error})" if totals.error else "",
     )
-    return totals

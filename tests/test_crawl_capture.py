@@ -10,10 +10,22 @@ import contextlib
 import re
 import threading
 from collections import Counter
+from functools import partial
 
+import pytest
+
+from crawler.sources import Source
+from crawler.spiders.news import FeedWrites
+from crawler.storage import backlog, fetch_state
+from crawler.storage.backlog import Pending
+from crawler.storage.engine import sessions
+from crawler.storage.models.base import utcnow
+from crawler.storage.sources import sync_sources
 from newswatch.demo.server import Request, Response, text
 from newswatch.demo.url_shapes import UrlShapesOutlet
 from tests.crawl_helpers import execute, newswatch, rows, serving, through_proxy, write_config
+
+FEED = "https://capped.example/feed"
 
 
 @contextlib.contextmanager
@@ -151,3 +163,33 @@ def _stall(release: threading.Event) -> Response:
 
 def _hits(outlet: UrlShapesOutlet, target: str) -> int:
     return sum(1 for _, t in outlet.requests if t == target)
+
+
+def test_a_feeds_validators_are_never_saved_before_its_backlog_rows(engine):
+    """What reading a feed writes is committed with the validators or before them; a write
+    that fails keeps waiting, and the validators wait with it."""
+    make = sessions(engine)
+    with make() as session:
+        source_id = sync_sources(session, [Source("capped", "feed", (FEED,))])["capped"]
+    later = Pending(f"{FEED}/a", f"{FEED}/a", {})
+    fetch = {"url": FEED, "source_id": source_id, "status": 200, "etag": '"v1"'}
+    validators = partial(fetch_state.note_fetch, **fetch, last_modified=None)
+    writes = FeedWrites(make, None)  # each feed's writes committed at once (a cluster worker)
+    failing = [True]
+
+    def sightings_of_another_feed(_session) -> None:
+        if failing[0]:
+            raise OSError("connection lost")
+
+    writes.add(partial(backlog.defer, source_id=source_id, links=[later], now=utcnow()))
+    with pytest.raises(OSError):
+        writes.add(sightings_of_another_feed)
+    with pytest.raises(OSError):  # the crawl finishes: the validators wait too
+        writes.flush(validators)
+    with make() as session:
+        assert backlog.held(session, [later.key]) == {later.key}
+        assert fetch_state.validators_for(session, [FEED]) == {}
+    failing[0] = False
+    writes.flush(validators)  # what waited first, then the validators
+    with make() as session:
+        assert fetch_state.validators_for(session, [FEED])[FEED].etag == '"v1"'

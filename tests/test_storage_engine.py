@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import event, text
 
-from crawler.storage.engine import alembic_config, open_engine
+from crawler.storage import engine as engine_module
+from crawler.storage.engine import alembic_config, migrate, open_engine, script_head
 from tests.crawl_helpers import rows
 
 PROCESSES = 4
@@ -92,3 +94,69 @@ def test_in_memory_sqlite_needs_no_lock_file(tmp_path, monkeypatch):
 def test_the_lock_file_sits_beside_the_database(tmp_path):
     open_engine(f"sqlite:///{tmp_path / 'news.db'}").dispose()
     assert (tmp_path / "news.db-migrate.lock").exists()
+
+
+def test_the_newest_migration_is_read_from_the_scripts_as_alembic_reads_it():
+    assert script_head() == head_revision()
+
+
+def test_a_schema_at_the_newest_migration_costs_one_query_and_no_alembic(database_url, monkeypatch):
+    engine = open_engine(database_url)  # at head
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    def no_alembic(*_args, **_kwargs):
+        raise AssertionError("Alembic ran on a schema at the newest migration")
+
+    monkeypatch.setattr(command, "upgrade", no_alembic)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    assert statements == ["SELECT version_num FROM alembic_version"]
+
+
+def test_a_schema_behind_the_newest_migration_is_migrated(sqlite_url):
+    engine = open_engine(sqlite_url)
+    try:
+        command.downgrade(alembic_config(engine), "-1")
+        migrate(engine)
+        with engine.connect() as connection:
+            versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+    finally:
+        engine.dispose()
+    assert versions == [(head_revision(),)]
+
+
+def backend_pid(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def test_a_pooled_connection_in_steady_use_is_not_pinged(postgres_url, monkeypatch):
+    engine = open_engine(postgres_url, migrate_schema=False)
+    pings = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(c) or real_ping(c))
+    try:
+        pids = {backend_pid(engine) for _ in range(20)}
+        assert (len(pids), pings) == (1, [])  # one connection, reused, never pinged
+        monkeypatch.setattr(engine_module, "PING_AFTER_IDLE", 0.0)  # as if it rested
+        backend_pid(engine)
+    finally:
+        engine.dispose()
+    assert len(pings) == 1
+
+
+def test_a_pooled_connection_closed_while_it_rested_is_replaced(postgres_url, monkeypatch):
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE", 0.0)
+    engine = open_engine(postgres_url, migrate_schema=False)
+    other = open_engine(postgres_url, migrate_schema=False)
+    try:
+        first = backend_pid(engine)
+        with other.connect() as connection:  # a server restart, an idle timeout
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        assert backend_pid(engine) != first  # no error: a fresh connection
+    finally:
+        engine.dispose()
+        other.dispose()

@@ -7,13 +7,15 @@ and its per-domain slots: politeness holds even when two sources live on one sit
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 import scrapy
 from scrapy.http import Response
 from sqlalchemy.orm import Session, sessionmaker
+from twisted.internet.interfaces import IDelayedCall
 from twisted.python.failure import Failure
 
 from crawler.backlog import Backlog
@@ -36,12 +38,16 @@ from crawler.spiders.requests import (
 )
 from crawler.spiders.sitemaps import MalformedSitemap, read_sitemap
 from crawler.spiders.sites import CANDIDATE, SiteSources
-from crawler.storage import articles, endpoints, fetch_state, sightings
+from crawler.storage import articles, backlog, endpoints, fetch_state, sightings
 from crawler.storage.backlog import Pending
+from crawler.storage.models.base import utcnow
 from crawler.urls import canonical_url, request_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_SITEMAP_DEPTH = 3
+# A crawl in one process writes what its feeds said at most this long after reading them,
+# with the feeds read meanwhile: a run reads its feeds in a burst as it starts.
+WRITE_AFTER = 1.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -79,11 +85,64 @@ class RunState(Protocol):
         """The crawl ended, for Scrapy's close `reason`."""
 
 
+class FeedWrites:
+    """What reading feeds writes: link sightings, links left in the backlog, an unchanged
+    feed's fetch, a site endpoint's outcome. Each is a function of a session, run in one
+    transaction with the others pending.
+
+    Without a delay they are committed at once, before the feed's callback returns: a
+    cluster worker's feed counts as handled when its callback is done, and the coordinator
+    may save the run's validators then. With one, they wait that long for other feeds'
+    (one transaction for a burst of feeds instead of one each): a crawl in one process
+    saves validators only as it finishes, in the transaction that writes what still waits
+    (LocalRun.finished), so a validator is never saved before the backlog rows of its
+    feed; a crash before then loses only writes that the next crawl, reading the same
+    feeds in full again, makes anew.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], delay: float | None):
+        self._sessions = sessions
+        self._delay = delay
+        self._pending: list[Callable[[Session], object]] = []
+        self._timer: IDelayedCall | None = None
+
+    def add(self, *writes: Callable[[Session], object]) -> None:
+        self._pending.extend(writes)
+        if self._delay is None:
+            self.flush()
+        elif self._timer is None and self._pending:
+            from twisted.internet import reactor
+
+            self._timer = reactor.callLater(self._delay, self.flush)
+
+    def flush(self, *more: Callable[[Session], object]) -> None:
+        """Commit what waits, and `more` after it, in one transaction.
+
+        When that fails, what waited waits on (the error goes up): it is tried again with
+        the next flush, and whatever comes after it — validators — is not saved before it.
+        """
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        waiting, self._pending = self._pending, []
+        if not waiting and not more:
+            return
+        try:
+            with self._sessions() as session:
+                for write in [*waiting, *more]:
+                    write(session)
+                session.commit()
+        except BaseException:
+            self._pending[:0] = waiting
+            raise
+
+
 class LocalRun:
     """A crawl of the context's sources in this process, kept in memory."""
 
     def __init__(self, context: CrawlContext):
         self.context = context
+        self.writes = FeedWrites(context.sessions, WRITE_AFTER)
         self.by_name = {source.name: source for source in context.sources}
         # Keys of the article links handled in this run (requested, or left in the
         # backlog). Scrapy's duplicate filter is bypassed (dont_filter) because it would
@@ -115,10 +174,11 @@ class LocalRun:
 
     def finished(self, reason: str) -> None:
         if reason != "finished":
-            return  # stopped early: the next crawl reads these feeds in full again
-        with self.context.sessions() as session:
-            for fetch in self.fetched_indexes:
-                fetch_state.save_fetch(session, **fetch)
+            # stopped early: the next crawl reads these feeds in full again
+            self.writes.flush()
+            return
+        # after the feeds' backlog rows, in their transaction
+        self.writes.flush(*(partial(fetch_state.note_fetch, **f) for f in self.fetched_indexes))
 
 
 class NewsSpider(scrapy.Spider):
@@ -130,11 +190,19 @@ class NewsSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.context = context
         self.run_state = run_state if run_state is not None else LocalRun(context)
+        # A run state of another kind (a cluster worker's) has each feed's writes committed
+        # before its callback returns (see FeedWrites).
+        self.writes = (
+            self.run_state.writes
+            if isinstance(self.run_state, LocalRun)
+            else FeedWrites(context.sessions, None)
+        )
         self.backlog = Backlog(context.sessions, context.options.retry_schedule)
         self.sites = SiteSources(context.sessions, context.source_ids, context.recorder)
 
     def closed(self, reason: str) -> None:
         self.run_state.finished(reason)
+        self.writes.flush()  # nothing left, unless a run state of another kind left it
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for source in self.context.sources:
@@ -178,8 +246,7 @@ class NewsSpider(scrapy.Spider):
         }
         self._endpoint_outcome(source, response, ok=True)
         if response.status == 304:
-            with self.context.sessions() as session:
-                fetch_state.save_fetch(session, **fetch)
+            self.writes.add(partial(fetch_state.note_fetch, **fetch))
             return
         read_as = response.meta[READ_AS]
         if read_as == "homepage":
@@ -224,10 +291,8 @@ class NewsSpider(scrapy.Spider):
             or response.meta[READ_AS] not in ("feed", "sitemap")
         ):
             return
-        with self.context.sessions() as session:
-            endpoints.outcome(
-                session, self.context.source_ids[source.name], response.request.url, ok=ok
-            )
+        source_id = self.context.source_ids[source.name]
+        self.writes.add(partial(_endpoint_outcome, source_id, response.request.url, ok=ok))
 
     def _read_index(
         self, source: Source, read_as: str, response: Response
@@ -263,10 +328,8 @@ class NewsSpider(scrapy.Spider):
         reason, detail = classify(failure.value)
         self._index_failure(source, request.url, reason, detail)
         if request.meta["depth"] == 0 and source.kind == "site":
-            with self.context.sessions() as session:
-                endpoints.outcome(
-                    session, self.context.source_ids[source.name], request.url, ok=False
-                )
+            source_id = self.context.source_ids[source.name]
+            self.writes.add(partial(_endpoint_outcome, source_id, request.url, ok=False))
 
     def _index_failure(self, source: Source, url: str, reason: str, detail: str) -> None:
         self.context.recorder.failed(source.name, url, reason, detail, index=True)
@@ -288,14 +351,17 @@ class NewsSpider(scrapy.Spider):
             if key not in published:
                 published[key] = Pending(key, url, link.hints.to_json())
         self.context.recorder.links_found(source.name, len(published))
+        source_id = self.context.source_ids[source.name]
         with self.context.sessions() as session:
-            sightings.record(session, self.context.source_ids[source.name], way, published)
             known = articles.known_urls(session, published)
-        known |= self.backlog.held(key for key in published if key not in known)
+            known |= backlog.held(session, (key for key in published if key not in known))
         fresh = self.run_state.not_requested([key for key in published if key not in known])
         taken = self.run_state.take_budget(source, len(fresh))
-        self.backlog.defer(
-            self.context.source_ids[source.name], [published[key] for key in fresh[taken:]]
+        # The feed's sightings and the links over the cap, in one transaction (FeedWrites)
+        later = [published[key] for key in fresh[taken:]]
+        self.writes.add(
+            partial(sightings.record, source_id=source_id, way=way, keys=list(published)),
+            partial(backlog.defer, source_id=source_id, links=later, now=utcnow()),
         )
         for key in fresh[:taken]:
             yield self._article_request(article_request(source, published[key]))
@@ -353,6 +419,10 @@ class NewsSpider(scrapy.Spider):
     ) -> None:
         """Schedule another try of an article link, or give it up (crawler.backlog)."""
         self.backlog.failed(source, self.context.source_ids[source], link, reason, detail, status)
+
+
+def _endpoint_outcome(source_id: int, url: str, session: Session, *, ok: bool) -> None:
+    endpoints.outcome(session, source_id, url, ok=ok)
 
 
 def _header(response: Response, name: str) -> str | None:

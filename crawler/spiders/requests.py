@@ -40,7 +40,7 @@ def first_requests(
         index_request(source, url, validators.get(url), depth=0, read_as=read_as)
         for url, read_as in documents
     ]
-    due = backlog.due(source_id, budget)
+    due = backlog.due(session, source_id, budget)
     requests += [article_request(source, link) for link in due]
     return requests, len(due)
 

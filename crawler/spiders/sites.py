@@ -89,6 +89,7 @@ class SiteSources:
                 endpoints.remember(
                     session, self._source_ids[source.name], found.url, found.kind or "feed", how
                 )
+            session.commit()  # all of a site's endpoints at once
         for found, _ in chosen:
             yield index_request(source, found.url, None, depth=0, read_as=found.kind)
 

@@ -57,7 +57,8 @@ def held(session: Session, keys: Iterable[str]) -> set[str]:
 
 
 def defer(session: Session, source_id: int, links: Sequence[Pending], now: datetime) -> None:
-    """Keep links over a run's cap for the next run (a link held already stays as it is)."""
+    """Keep links over a run's cap for the next run (a link held already stays as it is;
+    no commit)."""
     if not links:
         return
     rows = [
@@ -74,8 +75,10 @@ def defer(session: Session, source_id: int, links: Sequence[Pending], now: datet
         }
         for link in links
     ]
-    session.execute(dialect.insert_ignore(session, BacklogLink).values(rows))
-    session.commit()
+    for start in range(0, len(rows), 500):  # stay below SQL parameter limits
+        session.execute(
+            dialect.insert_ignore(session, BacklogLink).values(rows[start : start + 500])
+        )
 
 
 def record_failure(

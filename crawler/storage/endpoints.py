@@ -22,7 +22,7 @@ def for_source(session: Session, source_id: int) -> Sequence[SiteEndpoint]:
 
 
 def remember(session: Session, source_id: int, url: str, kind: str, how: str) -> None:
-    """Keep a working endpoint (again, if known: its failures are forgiven); commits."""
+    """Keep a working endpoint (again, if known: its failures are forgiven; no commit)."""
     row = session.get(SiteEndpoint, (source_id, url))
     if row is None:
         session.add(
@@ -37,11 +37,11 @@ def remember(session: Session, source_id: int, url: str, kind: str, how: str) ->
         )
     else:
         row.kind, row.failures_in_row = kind, 0
-    session.commit()
 
 
 def outcome(session: Session, source_id: int, url: str, *, ok: bool) -> None:
-    """Count a run's fetch of an endpoint; forget it after FORGET_AFTER failures in a row."""
+    """Count a run's fetch of an endpoint; forget it after FORGET_AFTER failures in a row
+    (no commit)."""
     if ok:
         session.execute(
             update(SiteEndpoint)
@@ -61,4 +61,3 @@ def outcome(session: Session, source_id: int, url: str, *, ok: bool) -> None:
                 SiteEndpoint.failures_in_row >= FORGET_AFTER,
             )
         )
-    session.commit()

@@ -5,15 +5,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 try:
     import fcntl
@@ -24,6 +28,14 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 BACKENDS = ("sqlite", "postgresql")
 POSTGRES_EXTRA = "pip install 'newswatch[postgres]'"
+# A PostgreSQL connection back from the pool after resting this long is pinged before use
+# (see _ping_when_idle); one in steady use is not.
+PING_AFTER_IDLE = 10.0  # seconds
+_IDLE_SINCE = "newswatch_idle_since"  # key in a pooled connection's info
+# A migration script's `revision = "0009"` and `down_revision = "0008"` (or None) lines.
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.*?)\s*$", re.M)
+_REVISION_LINE_NAMES = ("revision", "down_revision")
+_PLAIN_VALUE = re.compile(r"""^(?:None|"([\w-]+)"|'([\w-]+)')$""")
 
 
 class UnusableDatabase(Exception):
@@ -99,7 +111,10 @@ def open_engine(url: str, *, migrate_schema: bool = True, create: bool = True) -
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _tune_sqlite)
     else:
-        engine = create_engine(parsed, pool_pre_ping=True)
+        # LIFO: a crawl reuses its most recent connection, and the others rest, then close
+        # or get pinged (a pool handing them out in turn would wake every one of them).
+        engine = create_engine(parsed, pool_use_lifo=True)
+        _ping_when_idle(engine)
     if migrate_schema:
         migrate(engine)
     return engine
@@ -129,11 +144,44 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled PostgreSQL connection before use only when it has rested a while.
+
+    A connection that rested may have been closed behind the pool's back (a server restart,
+    idle_session_timeout, a firewall forgetting the flow); the ping finds out and the pool
+    connects afresh, so a service that sat idle for hours does not fail its next request.
+    SQLAlchemy's pool_pre_ping pings at every checkout instead, and on PostgreSQL each ping
+    is a transaction of its own: a crawl, which checks a connection out for every article
+    and every feed, ran as many pings as articles. A connection checked back in moments
+    ago is as alive as the ping would show; should the server go away in between, the
+    statement fails as a disconnect, SQLAlchemy drops the pool, and the next checkout
+    connects afresh.
+    """
+
+    def checked_in(_dbapi_connection, record) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    def checked_out(dbapi_connection, record, _proxy) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return  # new, or in steady use
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # the pool closes this connection and checks out a fresh one
+            raise DisconnectionError(f"pooled connection did not answer a ping: {error}") from error
+
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "checkout", checked_out)
+
+
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -141,8 +189,54 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (a no-op when it is there already)."""
+    """Bring the schema to the newest migration (a no-op when it is there already).
+
+    A schema at the newest migration, as every process but the first finds it, costs one
+    query: Alembic (its import, its environment, the models, a transaction holding the
+    migration lock) is started only when there is something to do.
+    """
+    if _at_head(engine):
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(engine), "head")
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the database records the newest migration as its only one."""
+    path = _database_file(engine.url)
+    head = script_head()
+    if head is None or (path is not None and not path.exists()):
+        # Alembic decides; a new SQLite file needs the schema, and a connection here would
+        # create it outside the migration lock.
+        return False
+    with engine.connect() as connection:
+        try:
+            found = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        except DBAPIError:  # no table yet: an empty database
+            return False
+    return [version for (version,) in found] == [head]
+
+
+def script_head() -> str | None:
+    """The newest migration's revision, read from the scripts' `revision` and
+    `down_revision` lines without importing Alembic; None unless they form one plain line
+    of history (a merge or a branch is Alembic's to read)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(script.read_text(encoding="utf-8")))
+        values = [_PLAIN_VALUE.match(found.get(name, "")) for name in _REVISION_LINE_NAMES]
+        if not all(values):
+            return None
+        revision, parent = (value[1] or value[2] for value in values)
+        if revision is None or revision in revisions:
+            return None
+        revisions.add(revision)
+        if parent is not None:
+            parents.add(parent)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
 
 
 @contextlib.contextmanager

@@ -31,7 +31,29 @@ def save_fetch(
     etag: str | None,
     last_modified: str | None,
 ) -> None:
-    """Remember a feed fetch; a 304 keeps the validators it confirmed."""
+    """Remember a feed fetch (note_fetch) and commit."""
+    note_fetch(
+        session,
+        url=url,
+        source_id=source_id,
+        status=status,
+        etag=etag,
+        last_modified=last_modified,
+    )
+    session.commit()
+
+
+def note_fetch(
+    session: Session,
+    *,
+    url: str,
+    source_id: int,
+    status: int,
+    etag: str | None,
+    last_modified: str | None,
+) -> None:
+    """Remember a feed fetch, in the caller's transaction; a 304 keeps the validators it
+    confirmed."""
     row = session.get(FetchState, url)
     now = utcnow()
     if row is None:
@@ -43,4 +65,3 @@ def save_fetch(
         row.etag = etag
         row.last_modified = last_modified
         row.last_changed_at = now
-    session.commit()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -28,10 +28,15 @@ class RunTotals:
 
 
 def start_run(session: Session, source_id: int) -> int:
-    run = CrawlRun(source_id=source_id)
-    session.add(run)
+    return start_runs(session, [source_id])[source_id]
+
+
+def start_runs(session: Session, source_ids: Iterable[int]) -> dict[int, int]:
+    """A run for each source, all in one transaction; source id → run id."""
+    started = {source_id: CrawlRun(source_id=source_id) for source_id in source_ids}
+    session.add_all(started.values())
     session.commit()
-    return run.id
+    return {source_id: run.id for source_id, run in started.items()}
 
 
 def record_failure(
@@ -42,7 +47,13 @@ def record_failure(
 
 
 def finish_run(session: Session, run_id: int, totals: RunTotals) -> None:
-    """Close a run and keep the source's count of consecutive failed runs."""
+    """Close a run (close_run) and commit."""
+    close_run(session, run_id, totals)
+    session.commit()
+
+
+def close_run(session: Session, run_id: int, totals: RunTotals) -> None:
+    """Close a run and keep the source's count of consecutive failed runs (no commit)."""
     run = session.get_one(CrawlRun, run_id)
     run.finished_at = utcnow()
     for name, value in vars(totals).items():
@@ -51,7 +62,6 @@ def finish_run(session: Session, run_id: int, totals: RunTotals) -> None:
     source.consecutive_failures = (
         source.consecutive_failures + 1 if totals.status == "failed" else 0
     )
-    session.commit()
 
 
 def closed_runs(session: Session, run_ids: list[int]) -> set[int]:

@@ -12,7 +12,7 @@ from crawler.storage.models.base import utcnow
 
 
 def record(session: Session, source_id: int, way: str, keys: Iterable[str]) -> None:
-    """Note that `way` (feed, sitemap, listing, search) listed these keys; commits.
+    """Note that `way` (feed, sitemap, listing, search) listed these keys (no commit).
 
     Only the first sighting per key and way is kept: one row per article and way at most.
     """
@@ -26,4 +26,3 @@ def record(session: Session, source_id: int, way: str, keys: Iterable[str]) -> N
     insert = dialect.insert_ignore(session, LinkSighting)
     for start in range(0, len(rows), 500):  # stay below SQL parameter limits
         session.execute(insert.values(rows[start : start + 500]))
-    session.commit()
