@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
 import click
 from click.core import ParameterSource
-from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.storage.engine import MissingDatabase, UnusableDatabase
 from crawler.urls import without_password
 from newswatch.app import App
-from newswatch.commands.alerts import alerts
-from newswatch.commands.copy_db import copy_db
-from newswatch.commands.coverage import coverage
-from newswatch.commands.crawl import crawl, demo
-from newswatch.commands.discover import discover
-from newswatch.commands.dispatcher import dispatcher
-from newswatch.commands.export import export
-from newswatch.commands.review import articles, failures, show
-from newswatch.commands.serve import serve
-from newswatch.commands.service import run, status
-from newswatch.commands.sources import sources
-from newswatch.commands.stories import stories, story
-from newswatch.commands.worker import worker
 from newswatch.logs import setup_logging
 from newswatch.settings import CONFIG_ENV, ConfigError, config_candidates, locate_config
 
@@ -82,23 +70,31 @@ class Newswatch(click.Group):
         except UnusableDatabase as error:
             click.echo(f"database error ({without_password(error.url)}): {error}", err=True)
             ctx.exit(1)
-        except RedisError as error:
-            # The cluster's queue is unreachable or refused us: one line, not a traceback.
-            app = ctx.find_object(App)
-            cluster = app.settings.cluster if app and "settings" in vars(app) else None
-            where = without_password(cluster.redis_url) if cluster else "redis"
-            click.echo(f"redis error ({where}): {str(error).strip().splitlines()[0]}", err=True)
-            ctx.exit(1)
         except SQLAlchemyError as error:
             app = ctx.find_object(App)
             where = app.settings.database_url if app and "settings" in vars(app) else "database"
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
             click.echo(f"database error ({without_password(where)}): {reason}", err=True)
             ctx.exit(1)
+        except Exception as error:
+            if not _is_redis_error(error):
+                raise
+            # The cluster's queue is unreachable or refused us: one line, not a traceback.
+            app = ctx.find_object(App)
+            cluster = app.settings.cluster if app and "settings" in vars(app) else None
+            where = without_password(cluster.redis_url) if cluster else "redis"
+            click.echo(f"redis error ({where}): {str(error).strip().splitlines()[0]}", err=True)
+            ctx.exit(1)
         finally:
             app = ctx.find_object(App)
             if app:
                 app.close()
+
+
+def _is_redis_error(error: Exception) -> bool:
+    """A redis client's error; redis is imported by the commands that use it only."""
+    redis_errors = sys.modules.get("redis.exceptions")  # not imported: not a redis error
+    return redis_errors is not None and isinstance(error, redis_errors.RedisError)
 
 
 class ConfigOption(click.Option):
@@ -213,29 +209,62 @@ def _adopt(command: click.Command, path: str) -> None:
         _adopt(subcommand, f"{path} {name}")
 
 
-COMMANDS = (
-    crawl,
-    demo,
-    discover,
-    run,
-    status,  # collect
-    articles,
-    show,
-    stories,
-    story,
-    export,
-    sources,
-    failures,
-    coverage,
-    serve,  # review
-    worker,
-    dispatcher,
-    alerts,
-    copy_db,  # operate
-)
-for command in COMMANDS:
-    _adopt(command, command.name)
-    cli.add_command(command)
+class Commands(MutableMapping[str, click.Command]):
+    """The commands by name, each imported when first asked for: a command pays for its
+    own imports only (`crawl` does not load the web application, nor redis).
+
+    Each command gets the shared options (`_adopt`) when it is loaded.
+    """
+
+    def __init__(self, where: dict[str, str]) -> None:
+        self._where = dict(where)  # name -> "module:attribute"
+        self._loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            module, attribute = self._where[name].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            _adopt(command, command.name)
+            self._loaded[name] = command
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._where[name] = ""
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._where[name]
+        self._loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+# Every command, by name: where it is defined. In groups: collect, review, operate.
+COMMANDS = {
+    "crawl": "newswatch.commands.crawl:crawl",
+    "demo": "newswatch.commands.crawl:demo",
+    "discover": "newswatch.commands.discover:discover",
+    "run": "newswatch.commands.service:run",
+    "status": "newswatch.commands.service:status",
+    "articles": "newswatch.commands.review:articles",
+    "show": "newswatch.commands.review:show",
+    "stories": "newswatch.commands.stories:stories",
+    "story": "newswatch.commands.stories:story",
+    "export": "newswatch.commands.export:export",
+    "sources": "newswatch.commands.sources:sources",
+    "failures": "newswatch.commands.review:failures",
+    "coverage": "newswatch.commands.coverage:coverage",
+    "serve": "newswatch.commands.serve:serve",
+    "worker": "newswatch.commands.worker:worker",
+    "dispatcher": "newswatch.commands.dispatcher:dispatcher",
+    "alerts": "newswatch.commands.alerts:alerts",
+    "copy-db": "newswatch.commands.copy_db:copy_db",
+}
+cli.commands = Commands(COMMANDS)
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""A crawl killed with SIGKILL leaves no process behind: extraction, resource tracker, anything.
+"""A crawl killed with SIGKILL leaves no process behind: fork server, extraction, resource
+tracker, anything.
 
 Real processes throughout: a crawl (or a service crawl worker) runs against a loopback site
 whose article pages never answer, so it is busy when the test kills it; the test then
@@ -110,8 +111,24 @@ def wait_until(condition: Callable[[], object], what: str) -> object:
 
 
 def is_spawned(pid: int) -> bool:
-    """A multiprocessing "spawn" child: an extraction process, or a service's crawl worker."""
+    """A multiprocessing "spawn" child: a service's crawl worker."""
     return "spawn_main" in cmdline(pid)
+
+
+def is_fork_server(pid: int) -> bool:
+    """A multiprocessing fork server, or a process it forked (they share its command line)."""
+    return "multiprocessing.forkserver" in cmdline(pid)
+
+
+def extraction_processes(pid: int) -> set[int]:
+    """The processes that fork servers below `pid` have forked: extraction processes."""
+    return {
+        child
+        for server in descendants(pid)
+        if is_fork_server(server)
+        for child in children(server)
+        if is_fork_server(child)
+    }
 
 
 def wait_gone(family: dict[int, str], after: str, log: Path) -> None:
@@ -218,10 +235,7 @@ def busy_worker(service: subprocess.Popen, url: str) -> int:
         lambda: next((pid for pid in children(service.pid) if is_spawned(pid)), None),
         "the service started a crawl worker",
     )
-    wait_until(
-        lambda: any(map(is_spawned, descendants(worker))),
-        "the worker started an extraction process",
-    )
+    wait_until(lambda: extraction_processes(worker), "the worker started an extraction process")
     wait_until(lambda: article_stored(url), "the answering article was stored")
     return worker
 
@@ -248,13 +262,15 @@ def test_a_killed_crawl_leaves_no_processes(tmp_path, sqlite_url):
         )
         with reaped(crawl) as family:
             wait_until(
-                lambda: any(map(is_spawned, descendants(crawl.pid))),
-                "the crawl started an extraction process",
+                lambda: extraction_processes(crawl.pid), "the crawl started an extraction process"
             )
             wait_until(lambda: article_stored(sqlite_url), "the answering article was stored")
             family.update(descendants(crawl.pid))
-            assert any(map(is_spawned, family)) and any(map(is_tracker, family)), (
-                f"expected an extraction process and a resource tracker: {survivors(family)}"
+            extraction = extraction_processes(crawl.pid)
+            servers = {pid for pid in family if is_fork_server(pid)} - extraction
+            assert extraction and servers and any(map(is_tracker, family)), (
+                "expected a fork server, an extraction process it forked and a resource "
+                f"tracker: {survivors(family)}"
             )
 
             crawl.send_signal(signal.SIGKILL)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
-import signal
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import NoReturn
 
@@ -16,7 +13,7 @@ from crawler import items
 from crawler.dedupe import content_hash
 from crawler.extract import ExtractionError, ExtractOptions
 from crawler.fingerprints import extract_and_fingerprint
-from crawler.processes import die_with_parent
+from crawler.processes import call_and_release, die_with_fork_server, fork_server
 from crawler.storage.backlog import Pending
 from crawler.storage.models.base import utcnow
 from crawler.urls import article_key
@@ -39,16 +36,17 @@ class ExtractPipeline:
 
     def open_spider(self) -> None:
         if self.workers > 0:
-            # Scrapy runs on one core; extraction is the CPU-heavy part, so it gets
-            # its own processes. "spawn" because forking a running reactor is unsafe.
-            # Each dies with the crawl, even a SIGKILLed one: SIGKILL, as an extraction
-            # process holds nothing worth saving. The pool starts them from the reactor
-            # (main) thread, which lives as long as the crawl does.
+            # Scrapy runs on one core; extraction is the CPU-heavy part, so it gets its
+            # own processes. Forked, but not from the crawl (forking a running reactor is
+            # unsafe): from a fork server that has imported and warmed up extraction, so
+            # they share its modules and models instead of each loading its own. The
+            # server and each process die with the crawl, even a SIGKILLed one (SIGKILL:
+            # they hold nothing worth saving). The pool starts them from the reactor (main)
+            # thread, which lives as long as the crawl does.
             self.pool = ProcessPoolExecutor(
                 self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=die_with_parent,
-                initargs=(os.getpid(), signal.SIGKILL),
+                mp_context=fork_server(["crawler.extraction_server"]),
+                initializer=die_with_fork_server,
             )
 
     def close_spider(self) -> None:
@@ -69,7 +67,7 @@ class ExtractPipeline:
             else:
                 loop = asyncio.get_running_loop()
                 extracted, prints = await loop.run_in_executor(
-                    self.pool, extract_and_fingerprint, page, self.options
+                    self.pool, call_and_release, extract_and_fingerprint, page, self.options
                 )
         except ExtractionError as error:
             self._failed(page, str(error))

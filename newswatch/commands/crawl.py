@@ -13,13 +13,10 @@ from pathlib import Path
 import click
 
 from crawler.cluster.options import ClusterOptions
-from crawler.run import crawl as run_crawl
 from crawler.sources import Source
 from crawler.storage.engine import database_location, open_engine, sessions
 from newswatch.app import App
 from newswatch.commands.options import config_option
-from newswatch.commands.review import print_articles
-from newswatch.progress import CrawlProgress
 from newswatch.settings import with_cluster
 
 log = logging.getLogger("newswatch")
@@ -69,6 +66,9 @@ def crawl(app: App, names: tuple[str, ...], cluster: bool) -> None:
     if settings.cluster is not None:
         tallies = _crawl_in_cluster(app, settings.cluster, sources)
     else:
+        from crawler.run import crawl as run_crawl  # Scrapy: loaded for a crawl here only
+        from newswatch.progress import CrawlProgress
+
         tallies = run_crawl(
             sources, settings.crawl, settings.database_url, progress=CrawlProgress()
         )
@@ -158,7 +158,10 @@ def demo(app: App, keep: Path | None) -> None:
       newswatch demo
       newswatch demo --keep newswatch-demo   # then: cd newswatch-demo; newswatch stories
     """
+    from crawler.run import crawl as run_crawl
+    from newswatch.commands.review import print_articles
     from newswatch.demo.site import NewsSite
+    from newswatch.progress import CrawlProgress
     from newswatch.settings import DEFAULT_INTERVAL, Settings, parse_settings
 
     if keep and app.database_url:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from alerts.archive import Search, compile_search
-from alerts.normalize import words
-from alerts.query import QueryError
 from crawler.storage.feed import FeedFilter
 from newswatch.app import App
+
+if TYPE_CHECKING:
+    from alerts.archive import Search
 
 
 def _set_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
@@ -97,6 +98,10 @@ def feed_search(
 
     Raises click.BadParameter (with the position) when --text does not parse.
     """
+    from alerts.archive import compile_search  # the rule language: for the reading commands
+    from alerts.normalize import words
+    from alerts.query import QueryError
+
     text, searched = (text or "").strip(), None  # the web strips its `q` too
     if text and words(text):
         try:
