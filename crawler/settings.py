@@ -17,11 +17,17 @@ DOWNLOADER_MIDDLEWARES = {
     # robots.txt read once per site for every crawl process sharing the database.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.robots.CachedRobotsTxtMiddleware": 100,
+    # The same redirect, without decoding every whole page to find it (memory).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.meta_refresh.HeadMetaRefreshMiddleware": 580,
 }
 EXTENSIONS = {
     # Keeps the news-search providers' rate limits (DOWNLOAD_SLOTS) as AutoThrottle's floor.
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.search.throttle.RateLimitedAutoThrottle": 0,
+    # An HTTP server on localhost that runs Python code sent to it, on by default since
+    # Scrapy 2.19: not in a crawler that may run on a shared machine (and it imports aiohttp).
+    "scrapy.extensions.remote_control.RemoteControl": None,
 }
 
 
@@ -61,6 +67,7 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
         "SCRAPER_SLOT_MAX_ACTIVE_SIZE": max(50_000_000, 10 * options.max_page_bytes),
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
         "LOGSTATS_INTERVAL": 0,
         "ITEM_PIPELINES": PIPELINES,
         "DOWNLOADER_MIDDLEWARES": DOWNLOADER_MIDDLEWARES,
