@@ -175,7 +175,12 @@ def crawl(
         workers=workers,
         exit=process.returncode,
         seconds=seconds,
-        cpu=(used.ru_utime - usage.ru_utime) + (used.ru_stime - usage.ru_stime),
+        # Waited-for children count in full; extraction workers forked by the forkserver are
+        # never waited for by the crawl, so only the sampler sees them (less its last 0.1 s).
+        cpu=max(
+            (used.ru_utime - usage.ru_utime) + (used.ru_stime - usage.ru_stime),
+            sampler.main_cpu + sampler.children_cpu,
+        ),
         main_cpu=sampler.main_cpu,
         children_cpu=sampler.children_cpu,
         server_cpu=sampler.others_cpu if database.kind == "postgresql" else None,

@@ -26,7 +26,7 @@ STAGES = (
     ),
     ("  extract_and_fingerprint", "crawler/fingerprints.py", "extract_and_fingerprint", None),
     ("    decode_html", "crawler/extract.py", "decode_html", None),
-    ("    extract_article", "crawler/extract.py", "extract_article", None),
+    ("    extract_document", "crawler/extract.py", "extract_document", None),
     (
         "      of which trafilatura load_html",
         "trafilatura/utils.py",
@@ -36,7 +36,12 @@ STAGES = (
     ("      of which trafilatura bare_extraction", "trafilatura/core.py", "bare_extraction", None),
     ("      of which bylines page_authors", "crawler/bylines.py", "page_authors", None),
     ("      of which language (py3langid)", "crawler/extract.py", "_language", None),
-    ("    outbound_links (second lxml parse)", "crawler/fingerprints.py", "outbound_links", None),
+    (
+        "    outbound_links (from the parsed tree)",
+        "crawler/fingerprints.py",
+        "outbound_links",
+        None,
+    ),
     ("    fingerprint", "crawler/fingerprints.py", "fingerprint", None),
     ("      of which MinHash band keys", "crawler/dedupe.py", "text_band_keys", None),
     ("      of which evidence", "crawler/evidence.py", "evidence", None),
