@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.stories            # 60 events; lookups at 10,000 and 100,000
     .venv/bin/python -m bench.stories --quick    # 30 events; lookups at 2,000 and 20,000
+    .venv/bin/python -m bench.stories --lookups-only --database postgresql --sizes 10000 1000000
 
 Quality runs the labelled sets of bench/story_eval.py through the real storage path
 (crawler.placement.add_article on SQLite), in publication order. Pairs are scored:
@@ -16,6 +17,7 @@ each size. Prints figures and ratios; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import statistics
 import sys
@@ -23,13 +25,15 @@ import tempfile
 import time
 from collections import defaultdict
 from datetime import timedelta
-from itertools import combinations
+from itertools import combinations, pairwise
 from pathlib import Path
 
 from sqlalchemy import insert, select
+from sqlalchemy import text as sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
+from bench.crawl_db import fresh_database
 from bench.story_eval import START, EvalArticle, demo_set, generate
 from crawler import items, placement
 from crawler.dedupe import BANDS, content_hash
@@ -37,8 +41,9 @@ from crawler.fingerprints import fingerprint
 from crawler.sources import Source
 from crawler.storage.engine import open_engine, sessions
 from crawler.storage.models import Article, Story
-from crawler.storage.models.stories import ArticleBand, ArticleEvidence
+from crawler.storage.models.stories import EvidenceCount, StoryIndex
 from crawler.storage.sources import sync_sources
+from crawler.storage.stories import evidence_tokens
 
 PER_DAY = 100  # synthetic articles per day: the density a lookup's time window sees
 KEYS_PER_ARTICLE = 30
@@ -135,19 +140,22 @@ def _keys(rng: random.Random) -> set[int]:
 def _synthetic(engine, count: int, seed: int) -> dict[int, list[int]]:
     """`count` stored articles with random band keys and heavy-tailed evidence keys.
 
-    Returns the band keys of a few articles, for queries that find a candidate.
+    Each is a story of its own; keys carried by several count their stories, as the
+    index counts keys met again. Returns the band keys of a few articles, for queries
+    that find a candidate.
     """
     rng = random.Random(seed)
     make = sessions(engine)
     span = count / PER_DAY * 86400
     sample: dict[int, list[int]] = {}
+    spread: dict[str, int] = defaultdict(int)
     with make() as session:
         ids = sync_sources(session, [Source("synthetic", "feed", ("https://s.example/",))])
     with make() as session, session.begin():
         session.execute(insert(Story), [{"id": i} for i in range(1, count + 1)])
         batch = 5000
         for start in range(1, count + 1, batch):
-            rows, bands, keys = [], [], []
+            rows, indexed = [], []
             for article_id in range(start, min(count + 1, start + batch)):
                 dated = START + timedelta(seconds=span * article_id / count)
                 rows.append(
@@ -167,19 +175,23 @@ def _synthetic(engine, count: int, seed: int) -> dict[int, list[int]]:
                 drawn = [rng.getrandbits(63) for _ in range(BANDS)]
                 if article_id % 97 == 0:
                     sample[article_id] = drawn
-                bands += [{"key": key, "article_id": article_id} for key in drawn]
-                keys += [
+                keys = [f"name:k{key}" for key in _keys(rng)]
+                for key in keys:
+                    spread[key] += 1
+                indexed.append(
                     {
                         "article_id": article_id,
-                        "key": f"name:k{key}",
                         "story_id": article_id,
                         "dated_at": dated,
+                        "tokens": drawn + evidence_tokens(dated, keys),
+                        "evidence": "\n".join(keys),
                     }
-                    for key in _keys(rng)
-                ]
+                )
             session.execute(insert(Article), rows)
-            session.execute(insert(ArticleBand), bands)
-            session.execute(insert(ArticleEvidence), keys)
+            session.execute(insert(StoryIndex), indexed)
+        counted = [{"key": key, "stories": n} for key, n in spread.items() if n > 1]
+        for start in range(0, len(counted), batch):
+            session.execute(insert(EvidenceCount), counted[start : start + batch])
     return sample
 
 
@@ -206,47 +218,64 @@ def _queries(sample: dict[int, list[int]], texts: list[str], size: int) -> list[
     return queries
 
 
-def lookup_costs(folder: Path, sizes: tuple[int, ...], texts: list[str], rounds: int) -> dict:
+def lookup_costs(
+    folder: Path, sizes: tuple[int, ...], texts: list[str], rounds: int, database: str = "sqlite"
+) -> dict:
     """Median µs to place one article (near-duplicate probe, then evidence in its window).
 
     Rounds alternate between the archives, so a busy machine slows each size alike.
     """
-    engines, queries = {}, {}
-    for size in sizes:
-        engines[size] = open_engine(f"sqlite:///{folder / f'lookup-{size}.db'}")
-        queries[size] = _queries(_synthetic(engines[size], size, seed=size), texts, size)
-    timings: dict[int, list[float]] = {size: [] for size in sizes}
-    for round_number in range(rounds + 1):
+    with contextlib.ExitStack() as stack:
+        engines, queries = {}, {}
         for size in sizes:
-            with sessions(engines[size])() as session:
-                for text, found, dated in queries[size]:
-                    began = time.perf_counter()
-                    placement.place(session, text, found, dated)
-                    if round_number:  # the first round warms the caches
-                        timings[size].append(time.perf_counter() - began)
-    for engine in engines.values():
-        engine.dispose()
+            found = stack.enter_context(fresh_database(database, folder, f"lookup-{size}"))
+            engines[size] = found.engine()
+            stack.callback(engines[size].dispose)
+            began = time.perf_counter()
+            queries[size] = _queries(_synthetic(engines[size], size, seed=size), texts, size)
+            if database == "postgresql":
+                connect = engines[size].connect
+                with connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                    connection.execute(sql("VACUUM ANALYZE"))  # as autovacuum would have
+            print(f"  ({size:,} stored in {time.perf_counter() - began:.0f} s)", flush=True)
+        timings: dict[int, list[float]] = {size: [] for size in sizes}
+        for round_number in range(rounds + 1):
+            for size in sizes:
+                with sessions(engines[size])() as session:
+                    for body, found, dated in queries[size]:
+                        began = time.perf_counter()
+                        placement.place(session, body, found, dated)
+                        if round_number:  # the first round warms the caches
+                            timings[size].append(time.perf_counter() - began)
     return {size: statistics.median(found) * 1e6 for size, found in timings.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller set and archives")
+    parser.add_argument(
+        "--database", choices=("sqlite", "postgresql"), default="sqlite", help="for lookups"
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", help="archive sizes for lookups")
+    parser.add_argument("--lookups-only", action="store_true", help="skip the quality sets")
     args = parser.parse_args()
     events, sizes = (30, (2_000, 20_000)) if args.quick else (60, (10_000, 100_000))
+    sizes = tuple(args.sizes or sizes)
     generated = generate(events=events)
     with tempfile.TemporaryDirectory() as directory:
         folder = Path(directory)
-        (folder / "generated").mkdir()
-        (folder / "demo").mkdir()
-        quality("generated set", generated, folder / "generated")
-        quality("demo site set (hand-labelled)", demo_set(), folder / "demo")
-        print(f"\nlookup per article ({PER_DAY} articles a day, window ±48 h)")
-        costs = lookup_costs(folder, sizes, [a.text for a in generated[:100]], rounds=5)
+        if not args.lookups_only:
+            (folder / "generated").mkdir()
+            (folder / "demo").mkdir()
+            quality("generated set", generated, folder / "generated")
+            quality("demo site set (hand-labelled)", demo_set(), folder / "demo")
+        print(f"\nlookup per article on {args.database} ({PER_DAY} articles a day, window ±48 h)")
+        texts = [a.text for a in generated[:100]]
+        costs = lookup_costs(folder, sizes, texts, rounds=5, database=args.database)
         for size in sizes:
-            print(f"  {size:>7,} stored: {costs[size]:8.0f} µs (median)")
-        small, large = sizes
-        print(f"  ratio {large:,} / {small:,}: {costs[large] / costs[small]:.2f}")
+            print(f"  {size:>9,} stored: {costs[size]:8.0f} µs (median)")
+        for small, large in pairwise(sizes):
+            print(f"  ratio {large:,} / {small:,}: {costs[large] / costs[small]:.2f}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +15,7 @@ from crawler import items
 from crawler.dedupe import COPY_CONTAINMENT, overlap, shingles
 from crawler.evidence import kind
 from crawler.storage import articles, backlog, stories
-from crawler.stories import WINDOW, Candidate, choose, explain, is_copy, rare_keys
+from crawler.stories import WINDOW, Candidate, choose, common_keys, explain, is_copy, rare_keys
 
 MAX_NEAR_CANDIDATES = 20  # most band-sharing articles verified on their text; a bounded cost
 MAX_EVIDENCE_ARTICLES = 50  # most key-sharing articles in the window assessed
@@ -46,6 +47,9 @@ class Placement:
     reason: str
     # evidence keys the story was seen to carry already: not counted again as a new telling
     known_keys: frozenset[str] = frozenset()
+    # evidence keys other stories carried before (counted or in the window), with how many
+    # stories of the window carried them: those new to the story are counted once more
+    seen: Mapping[str, int] = field(default_factory=dict)
 
 
 NEW_STORY = Placement(None, None, "first")
@@ -78,10 +82,12 @@ def add_article(session: Session, source_id: int, article: items.Article) -> Sto
             session, source_id, article, story_id, placement.duplicate_of, placement.reason
         )
         # A copy tells the story again in the same words: its keys are not new to the story.
-        fresh = None if placement.story_id is None else ()
-        if placement.story_id is not None and placement.duplicate_of is None:
-            fresh = {key for key, _ in prints.evidence} - placement.known_keys
-        stories.index(session, article_id, story_id, prints, dated_at, counted=fresh)
+        # A key no other story carried before is not counted: one story makes no word common.
+        counted = {}
+        if placement.duplicate_of is None:
+            known = placement.known_keys
+            counted = {key: n for key, n in placement.seen.items() if key not in known}
+        stories.index(session, article_id, story_id, prints, dated_at, counted=counted)
         # Stored: the link no longer waits in the backlog (over a cap, or for a retry).
         backlog.forget(session, {article.link_key, article.url})
         session.commit()
@@ -115,13 +121,13 @@ def place(
     near = near_duplicate(session, text, fingerprint)
     if near is not None:
         return near
-    return related(session, fingerprint, dated_at, language) or NEW_STORY
+    return related(session, fingerprint, dated_at, language)
 
 
 def near_duplicate(session: Session, text: str, fingerprint: items.Fingerprint) -> Placement | None:
     """A stored article whose text this one copies, verified exactly on shingles.
 
-    The band index gives candidates at the cost of one index probe per band; only the few
+    The token index gives candidates at the cost of one index probe per band; only the few
     sharing the most bands are compared on their text. Texts alike but for their figures
     (two reports in one template) are not copies.
     """
@@ -161,39 +167,48 @@ def related(
     fingerprint: items.Fingerprint,
     dated_at: datetime,
     language: str | None = None,
-) -> Placement | None:
-    """A story of the time window whose member shares enough rare evidence with this article."""
+) -> Placement:
+    """A story of the time window whose member shares enough rare evidence with this
+    article, else a new story; either way with the keys other stories carried before."""
     labels = dict(fingerprint.evidence)
     if not labels:
-        return None
+        return NEW_STORY
     since, until = dated_at - WINDOW, dated_at + WINDOW
-    counts = stories.stories_per_key(session, labels, since, until)
-    spread = stories.archive_spread(session, counts)
-    rare = rare_keys(counts, spread, stories.story_count(session))
+    spread = stories.archive_spread(session, labels)
+    archive_stories = stories.story_count(session)
+    # A key the archive counts as common is never rare, whatever the window holds.
+    common = common_keys(spread, archive_stories)
+    found = stories.window_postings(session, set(labels) - common, since, until)
+    carriers: dict[str, set[int]] = defaultdict(set)
+    for posting in found:
+        for key in posting.shared:
+            carriers[key].add(posting.story_id)
+    counts = {key: len(story_ids) for key, story_ids in carriers.items()}
+    seen = {key: counts.get(key, 0) for key in labels if key in spread or key in counts}
+    rare = rare_keys(counts, spread, archive_stories)
     if not rare:
-        return None
-    shared: dict[tuple[int, int], set[str]] = defaultdict(set)
-    for article_id, story_id, key in stories.postings(session, rare, since, until):
-        shared[(article_id, story_id)].add(key)
-    # Thin overlaps cannot pass assess(); keep the best-supported few for the size query.
-    top = sorted(shared.items(), key=lambda item: (-len(item[1]), item[0][0]))
-    top = top[:MAX_EVIDENCE_ARTICLES]
-    totals = stories.evidence_totals(session, [article_id for (article_id, _), _ in top])
-    languages = articles.languages(session, totals)
+        return Placement(None, None, NEW_STORY.reason, seen=seen)
+    # Thin overlaps cannot pass assess(); keep the best-supported few.
+    sharing = [(posting, posting.shared & rare) for posting in found]
+    top = sorted(
+        ((posting, keys) for posting, keys in sharing if keys),
+        key=lambda item: (-len(item[1]), item[0].article_id),
+    )[:MAX_EVIDENCE_ARTICLES]
+    languages = articles.languages(session, [posting.article_id for posting, _ in top])
     candidates = [
         Candidate(
-            article_id,
-            story_id,
+            posting.article_id,
+            posting.story_id,
             frozenset(keys),
-            totals.get(article_id, len(keys)),
-            languages.get(article_id),
+            posting.total,
+            languages.get(posting.article_id),
         )
-        for (article_id, story_id), keys in top
+        for posting, keys in top
     ]
     join = choose(candidates, len(labels), counts, language)
     if join is None:
-        return None
+        return Placement(None, None, NEW_STORY.reason, seen=seen)
     known = frozenset(
-        key for (_, story), keys in shared.items() if story == join.story_id for key in keys
+        key for posting, keys in sharing if posting.story_id == join.story_id for key in keys
     )
-    return Placement(join.story_id, None, explain(join, labels), known)
+    return Placement(join.story_id, None, explain(join, labels), known, seen)

@@ -90,12 +90,23 @@ def rare_keys(
     """Keys that tell one story from another: few stories of the window carry them, and they
     are not common words of the archive (German nouns are capitalised like names).
     """
-    common = max(COMMON_FLOOR, COMMON_SHARE * archive_stories)
+    common = _common_limit(archive_stories)
     return {
         key
         for key, stories in window_stories.items()
         if stories <= MAX_STORIES_PER_KEY and archive_spread.get(key, 0) <= common
     }
+
+
+def common_keys(archive_spread: Mapping[str, int], archive_stories: int) -> set[str]:
+    """Keys counted in so many stories of the archive that they are never rare: a lookup
+    need not ask the window about them."""
+    common = _common_limit(archive_stories)
+    return {key for key, stories in archive_spread.items() if stories > common}
+
+
+def _common_limit(archive_stories: int) -> float:
+    return max(COMMON_FLOOR, COMMON_SHARE * archive_stories)
 
 
 def weight(key: str, stories_with_key: int) -> float:

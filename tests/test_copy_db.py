@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from alerts.archive import compile_search
 from alerts.engine import match_new_articles
 from crawler import placement
+from crawler.fingerprints import fingerprint
 from crawler.sources import Source
-from crawler.storage import articles
+from crawler.storage import articles, stories
 from crawler.storage.engine import open_engine, sessions
 from crawler.storage.models import Article, Base
 from crawler.storage.search import matches
@@ -79,6 +80,11 @@ def searched(session: Session) -> list[int]:
     )
 
 
+def found_by_bands(session: Session) -> list[int]:
+    """The ids the story index finds as sharing band keys with the first article's text."""
+    return sorted(stories.band_candidates(session, fingerprint(TEXT).bands, 10))
+
+
 def test_every_table_moves_to_postgresql_unchanged(archive, target_url):
     config, source_url = archive
     result = invoke(config, source_url, "--to", target_url, "--batch", "2")
@@ -99,6 +105,8 @@ def test_every_table_moves_to_postgresql_unchanged(archive, target_url):
         assert new.published_at.tzinfo is not None and new.stored_at == old.stored_at
         # the expression index answers on the copy
         assert searched(after) == [3]
+        # and so does the story index's GIN index
+        assert found_by_bands(after) == found_by_bands(before) == [1, 2]
         # the sequences were moved past the copied ids: a new article gets a new one
         ids = sync_sources(after, [Source("tagesschau", "feed", ("https://t.example/rss",), "de")])
         stored = placement.add_article(
@@ -128,6 +136,7 @@ def test_a_copy_into_sqlite_rebuilds_its_search_index(archive, tmp_path):
     engine = open_engine(target_url)
     with sessions(engine)() as session:
         assert searched(session) == [3]
+        assert found_by_bands(session) == [1, 2]  # the story tokens' FTS5 table too
     engine.dispose()
 
 

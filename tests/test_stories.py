@@ -5,7 +5,16 @@ from __future__ import annotations
 from crawler.dedupe import Overlap, overlap, shingles, text_band_keys
 from crawler.evidence import agreement, evidence, figures_differ
 from crawler.fingerprints import fingerprint, outbound_links
-from crawler.stories import Candidate, assess, choose, counted, explain, is_copy, rare_keys
+from crawler.stories import (
+    Candidate,
+    assess,
+    choose,
+    common_keys,
+    counted,
+    explain,
+    is_copy,
+    rare_keys,
+)
 
 WIRE = [
     "Une opération menée simultanément en Belgique et au Maroc a permis de démanteler un "
@@ -174,6 +183,14 @@ def test_rare_keys_drop_words_common_in_the_window_or_the_archive():
     assert rare_keys(window, archive, archive_stories=10_000) == {"name:moinil", "num:900000"}
     # a young archive judges nothing common below the floor
     assert "name:euro" in rare_keys({"name:euro": 1}, {"name:euro": 9}, archive_stories=50)
+
+
+def test_keys_common_in_the_archive_are_the_ones_rare_keys_never_keeps():
+    archive = {"name:euro": 400, "name:moinil": 2, "name:rabat": 100, "name:gand": 101}
+    common = common_keys(archive, archive_stories=10_000)
+    assert common == {"name:euro", "name:gand"}
+    window = dict.fromkeys(archive, 1)
+    assert rare_keys(window, archive, archive_stories=10_000) == set(archive) - common
 
 
 def test_choose_takes_the_best_supported_candidate():

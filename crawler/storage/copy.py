@@ -10,9 +10,11 @@ from sqlalchemy import table as sql_table
 
 from crawler.storage.models import Article, Base
 from crawler.storage.search import SEARCH_TABLE
+from crawler.storage.stories import TOKENS_TABLE
 
 BATCH = 1000
-_FTS = sql_table(SEARCH_TABLE, sql_column(SEARCH_TABLE))
+# FTS5 tables with external content, rebuilt from their tables once copied
+_FTS = [sql_table(name, sql_column(name)) for name in (SEARCH_TABLE, TOKENS_TABLE)]
 
 
 def has_articles(engine: Engine) -> bool:
@@ -46,10 +48,11 @@ def copy_tables(
         if target.dialect.name == "postgresql":
             _reset_sequences(writing)
         elif target.dialect.name == "sqlite":
-            # The insert trigger already indexed each article; a rebuild makes the index
-            # exactly the table's content whatever the triggers did.
+            # The insert triggers already indexed each row; a rebuild makes each index
+            # exactly its table's content whatever the triggers did.
             # FTS5's command syntax: a row whose hidden column named like the table says what to do.
-            writing.execute(insert(_FTS).values({SEARCH_TABLE: "rebuild"}))
+            for fts in _FTS:
+                writing.execute(insert(fts).values({fts.name: "rebuild"}))
     return counts
 
 

@@ -1,4 +1,4 @@
-"""INSERT with ON CONFLICT, which SQLAlchemy spells per backend: one place chooses."""
+"""What SQLAlchemy spells per backend: INSERT with ON CONFLICT, and which backend it is."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
+def is_postgresql(session: Session) -> bool:
+    """Whether the session's backend is PostgreSQL (else SQLite)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def insert(session: Session, model: Any) -> Any:
     """The backend's INSERT for `model`, which knows ON CONFLICT (SQLite or PostgreSQL)."""
-    make = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    make = postgresql.insert if is_postgresql(session) else sqlite.insert
     return make(model)
 
 

@@ -1,19 +1,21 @@
-"""Queries on stories: candidates for placing an article, its index rows, listings."""
+"""Queries on stories: candidates for placing an article, its index row, listings."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Row, Select, distinct, func, insert, select
+from sqlalchemy import BigInteger, Select, column, func, insert, literal, select, table, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from crawler import items
 from crawler.storage import dialect
 from crawler.storage.models import Article, Source, Story
-from crawler.storage.models.stories import ArticleBand, ArticleEvidence, EvidenceCount
+from crawler.storage.models.stories import EvidenceCount, StoryIndex
 
 
 def new_story(session: Session) -> int:
@@ -29,74 +31,127 @@ def story_count(session: Session) -> int:
     return session.scalar(select(func.max(Story.id))) or 0
 
 
-def band_candidates(session: Session, bands: Iterable[str], limit: int) -> list[int]:
-    """Ids of the articles sharing the most of these band keys, most first (at most `limit`)."""
-    return list(
-        session.scalars(
-            select(ArticleBand.article_id)
-            .where(ArticleBand.key.in_(list(bands)))
-            .group_by(ArticleBand.article_id)
-            .order_by(func.count().desc(), ArticleBand.article_id)
-            .limit(limit)
-        )
+# Evidence is indexed per key and cell of time, under the article's own cell and the
+# neighbour nearer to it; a lookup up to CELL / 2 either side of a moment then asks the
+# moment's own cell alone: one token per key, whatever the window's position.
+CELL = timedelta(hours=96)
+_CELL_SECONDS = int(CELL.total_seconds())
+TOKENS_TABLE = "story_tokens"  # SQLite's FTS5 index over story_index.tokens (migration 0010)
+TOKENS_INDEX = "ix_story_index_tokens"  # PostgreSQL's GIN index over it
+_TOKENS = table(TOKENS_TABLE, column("rowid"))
+
+
+def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
+    """Alembic hook: leave the hand-made token indexes out of the models-versus-database
+    comparison (they have no model; migration 0010 creates them per backend)."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return name != TOKENS_TABLE and not name.startswith(TOKENS_TABLE + "_")
+    if type_ == "index":
+        return name != TOKENS_INDEX
+    return True
+
+
+def time_cells(moment: datetime) -> tuple[int, int]:
+    """The cell a moment falls in (counted from the epoch), and the neighbour nearer to it."""
+    cell, offset = divmod(int(moment.timestamp()), _CELL_SECONDS)
+    return cell, cell - 1 if offset < _CELL_SECONDS // 2 else cell + 1
+
+
+def evidence_token(cell: int, key: str) -> int:
+    """The token of an evidence key in one cell of time: signed 63 bits, like band keys."""
+    digest = hashlib.blake2b(f"{cell}\n{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest) & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def evidence_tokens(dated_at: datetime, keys: Iterable[str]) -> list[int]:
+    """The tokens an article dated `dated_at` is indexed by for its evidence keys."""
+    cells = time_cells(dated_at)
+    return [evidence_token(cell, key) for key in keys for cell in cells]
+
+
+def _sharing(session: Session, tokens: Iterable[int]):
+    """A condition on story_index: the row holds any of these tokens (by its inverted index)."""
+    tokens = sorted(set(tokens))
+    if dialect.is_postgresql(session):
+        return StoryIndex.tokens.op("&&")(literal(tokens, ARRAY(BigInteger)))
+    # FTS5 reads digits as one token; OR of barewords
+    match = select(_TOKENS.c.rowid).where(
+        text(f"{TOKENS_TABLE} MATCH :tokens").bindparams(tokens=" OR ".join(map(str, tokens)))
     )
+    return StoryIndex.article_id.in_(match.scalar_subquery())
+
+
+def band_candidates(session: Session, bands: Iterable[int], limit: int) -> list[int]:
+    """Ids of the articles sharing the most of these band keys, most first (at most `limit`).
+
+    One probe of the inverted index per band key; the articles found are few but for
+    copies of one text, each counted on its own row.
+    """
+    wanted = set(bands)
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(StoryIndex.article_id, StoryIndex.tokens).where(_sharing(session, wanted))
+    ).all()
+    ranked = sorted((-len(wanted.intersection(tokens)), article_id) for article_id, tokens in rows)
+    return [article_id for _, article_id in ranked[:limit]]
 
 
 def evidence_keys(session: Session, article_id: int) -> list[str]:
-    """The evidence keys indexed for an article."""
-    return list(
-        session.scalars(select(ArticleEvidence.key).where(ArticleEvidence.article_id == article_id))
-    )
+    """The evidence keys indexed for an article, in their order."""
+    found = session.scalar(select(StoryIndex.evidence).where(StoryIndex.article_id == article_id))
+    return found.split("\n") if found else []
 
 
-def _dated_between(since: datetime, until: datetime):
-    return (ArticleEvidence.dated_at >= since) & (ArticleEvidence.dated_at <= until)
+@dataclass(frozen=True)
+class Posting:
+    """An article dated in the window carrying some of the asked keys."""
+
+    article_id: int
+    story_id: int
+    shared: frozenset[str]  # the asked keys it carries
+    total: int  # how many evidence keys it has in all
 
 
-def stories_per_key(
+def window_postings(
     session: Session, keys: Iterable[str], since: datetime, until: datetime
-) -> dict[str, int]:
-    """For each of these keys found between `since` and `until`: how many stories carry it."""
-    return dict(
-        session.execute(
-            select(ArticleEvidence.key, func.count(distinct(ArticleEvidence.story_id)))
-            .where(ArticleEvidence.key.in_(list(keys)), _dated_between(since, until))
-            .group_by(ArticleEvidence.key)
-        ).all()
-    )
+) -> list[Posting]:
+    """Each article dated between `since` and `until` that carries some of these keys.
+
+    The keys' tokens in the cell of the window's middle find them (the window spans at
+    most CELL); their evidence lines tell which keys each carries, and a token shared by
+    chance nothing.
+    """
+    if until - since > CELL:
+        raise ValueError(f"a window of {until - since} is wider than the index's cells")
+    asked = set(keys)
+    if not asked:
+        return []
+    cell, _ = time_cells(since + (until - since) / 2)
+    tokens = [evidence_token(cell, key) for key in asked]
+    rows = session.execute(
+        select(StoryIndex.article_id, StoryIndex.story_id, StoryIndex.evidence).where(
+            _sharing(session, tokens), StoryIndex.dated_at >= since, StoryIndex.dated_at <= until
+        )
+    ).all()
+    found = []
+    for article_id, story_id, evidence in rows:
+        carried = evidence.split("\n")
+        shared = asked.intersection(carried)
+        if shared:
+            found.append(Posting(article_id, story_id, frozenset(shared), len(carried)))
+    return found
 
 
 def archive_spread(session: Session, keys: Iterable[str]) -> dict[str, int]:
-    """For each of these keys: in how many stories of the whole archive it was counted."""
+    """For each of these keys seen in more than one story: in how many stories it was counted."""
     return dict(
         session.execute(
             select(EvidenceCount.key, EvidenceCount.stories).where(
                 EvidenceCount.key.in_(list(keys))
             )
-        ).all()
-    )
-
-
-def postings(
-    session: Session, keys: Iterable[str], since: datetime, until: datetime
-) -> Sequence[Row]:
-    """(article id, story id, key) of each article dated in the window carrying these keys."""
-    return session.execute(
-        select(ArticleEvidence.article_id, ArticleEvidence.story_id, ArticleEvidence.key).where(
-            ArticleEvidence.key.in_(sorted(keys)), _dated_between(since, until)
-        )
-    ).all()
-
-
-def evidence_totals(session: Session, article_ids: list[int]) -> dict[int, int]:
-    """How many evidence keys each of these articles has."""
-    if not article_ids:
-        return {}
-    return dict(
-        session.execute(
-            select(ArticleEvidence.article_id, func.count())
-            .where(ArticleEvidence.article_id.in_(article_ids))
-            .group_by(ArticleEvidence.article_id)
         ).all()
     )
 
@@ -108,32 +163,34 @@ def index(
     fingerprint: items.Fingerprint,
     dated_at: datetime,
     *,
-    counted: Iterable[str] | None = None,
+    counted: Mapping[str, int] | None = None,
 ) -> None:
-    """Record the article's band and evidence keys, so later articles can find it.
+    """Record the article's band and evidence keys in one row, so later articles find it.
 
-    Of the evidence keys, those in `counted` (all when None) are new to the story and add
-    one to their count of stories in evidence_counts.
+    `counted` maps the evidence keys new to the story that other stories carried before
+    to how many stories of the lookup's window carried them: each adds one to its count
+    of stories in evidence_counts (a key without a row starts from the window's count).
     """
-    bands = [{"key": key, "article_id": article_id} for key in dict.fromkeys(fingerprint.bands)]
-    if bands:
-        # Core executemany, not the ORM's bulk path: dozens of rows per article, hot loop.
-        session.connection().execute(insert(ArticleBand.__table__), bands)
     keys = list(dict.fromkeys(key for key, _ in fingerprint.evidence))
-    if not keys:
-        return
-    rows = [
-        {"article_id": article_id, "key": key, "story_id": story_id, "dated_at": dated_at}
-        for key in keys
-    ]
-    session.connection().execute(insert(ArticleEvidence.__table__), rows)
-    fresh = keys if counted is None else sorted(set(counted) & set(keys))
+    tokens = list(dict.fromkeys(fingerprint.bands)) + evidence_tokens(dated_at, keys)
+    # Core insert, not the ORM unit of work: the hot path of every stored article.
+    session.connection().execute(
+        insert(StoryIndex.__table__),
+        {
+            "article_id": article_id,
+            "story_id": story_id,
+            "dated_at": dated_at,
+            "tokens": tokens,
+            "evidence": "\n".join(keys),
+        },
+    )
+    fresh = sorted(set(counted or {}) & set(keys))
     if fresh:
         upsert = dialect.insert(session, EvidenceCount).on_conflict_do_update(
             index_elements=["key"], set_={"stories": EvidenceCount.stories + 1}
         )
         # sorted, so concurrent writers lock shared rows in one order and never deadlock
-        session.execute(upsert, [{"key": key, "stories": 1} for key in sorted(fresh)])
+        session.execute(upsert, [{"key": key, "stories": 1 + counted[key]} for key in fresh])
 
 
 @dataclass(frozen=True)

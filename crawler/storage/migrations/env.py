@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from crawler.storage.engine import migration_lock
 from crawler.storage.models import Base
-from crawler.storage.search import include_name
+from crawler.storage.unmodelled import include_name
 
 # Any number that is ours alone: the key of the PostgreSQL lock that serialises migrations.
 MIGRATION_LOCK = 0x6E657773
@@ -22,7 +22,7 @@ with migration_lock(engine), engine.begin() as connection:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
-        # the search table and index are made by hand in 0005 and have no model
+        # the search and story token indexes are made by hand and have no model
         include_name=include_name,
         render_as_batch=connection.dialect.name == "sqlite",
     )

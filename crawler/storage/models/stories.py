@@ -1,53 +1,76 @@
-"""Story indexes: MinHash band keys (near-duplicates), evidence keys (same event), key counts."""
+"""Story indexes: one row per article (band keys, evidence, its tokens), and key counts."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from crawler.storage.models.base import Base, UTCDateTime
 
 
-class ArticleBand(Base):
-    """One band key of an article's MinHash signature (crawler.dedupe.band_keys).
+class Tokens(TypeDecorator[list[int]]):
+    """Signed 63-bit integers: a BIGINT[] on PostgreSQL, space-separated decimals on SQLite.
 
-    The primary key starts with the key, so a lookup is one index probe per band however
-    large the archive grows.
+    Each backend has its own inverted index over them (see migration 0010): a GIN index
+    on PostgreSQL, an FTS5 table whose tokens are the decimals on SQLite.
     """
 
-    __tablename__ = "article_bands"
+    impl = Text
+    cache_ok = True
 
-    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), primary_key=True)
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(BigInteger()))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value, dialect: Dialect):
+        if value is None:
+            return None
+        return list(value) if dialect.name == "postgresql" else " ".join(map(str, value))
+
+    def process_result_value(self, value, dialect: Dialect):
+        if value is None:
+            return None
+        return list(value) if dialect.name == "postgresql" else [int(t) for t in value.split()]
 
 
-class ArticleEvidence(Base):
-    """One piece of evidence (crawler.evidence) an article carries, dated like the article.
+class StoryIndex(Base):
+    """What later articles look an article up by, in one row.
 
-    story_id and dated_at repeat the article's own, so a lookup counts stories per key in a
-    time window from this index alone; an article never changes story, so they stay true.
+    `tokens` holds its MinHash band keys (crawler.dedupe.band_keys) followed by two tokens
+    per evidence key, one per cell of time (crawler.storage.stories.evidence_tokens), so
+    one inverted index answers both "which articles share a band" and "which articles of
+    these days carry these keys"; the cells keep the second flat as the archive grows.
+    `evidence` is the article's evidence keys, one a line, in their order: candidates
+    are assessed on it without a row per key. story_id and dated_at repeat the
+    article's own; an article never changes story, so they stay true.
     """
 
-    __tablename__ = "article_evidence"
-    # Covering: a lookup reads counts and postings from the index alone, never the table.
-    __table_args__ = (
-        Index("ix_article_evidence_key_dated", "key", "dated_at", "story_id", "article_id"),
+    __tablename__ = "story_index"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id"), primary_key=True, autoincrement=False
     )
-
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(320), primary_key=True)
     story_id: Mapped[int] = mapped_column(Integer)
     dated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tokens: Mapped[list[int]] = mapped_column(Tokens)
+    evidence: Mapped[str] = mapped_column(Text)
 
 
 class EvidenceCount(Base):
     """In how many stories a key was seen: the archive's common words drop out by it.
 
-    Counted when the key first appears in a story (approximately: a key of a story's member
-    outside the lookup's window may be counted twice), so a big story does not make its own
-    names look common.
+    A key gets a row once a second story carries it (a key of one story is never
+    common), counting the stories of the lookup's window that carried it before; then
+    one more each time it first appears in another story. Approximate: a key met again
+    only outside the windows of its earlier stories is not counted, and a key of a
+    story's member outside the lookup's window may be counted twice. So a big story does
+    not make its own names look common.
     """
 
     __tablename__ = "evidence_counts"
