@@ -28,7 +28,6 @@ import crawler.storage.stories
 from bench.crawl_db import BenchDatabase
 from bench.proctree import cpu_seconds
 from crawler import items, placement
-from crawler.dedupe import content_hash
 from crawler.extract import (
     ExtractionError,
     ExtractOptions,
@@ -37,11 +36,11 @@ from crawler.extract import (
     extract_document,
 )
 from crawler.fingerprints import fingerprint, page_links
+from crawler.pipelines.extract import article_from
 from crawler.sources import Source
 from crawler.storage.engine import sessions
-from crawler.storage.models.base import utcnow
 from crawler.storage.sources import sync_sources
-from crawler.urls import article_key, canonical_url
+from crawler.urls import canonical_url
 
 # (module, function, label): timed inside the stage that calls them
 _EXTRACTION_PARTS = (
@@ -153,24 +152,7 @@ def _extract(page: items.ArticlePage, options: ExtractOptions, cpu: Counter[str]
     t3 = clock()
     prints = fingerprint(extracted.text, links)
     t4 = clock()
-    article = items.Article(
-        source=page.source,
-        url=article_key(page.link_key, page.link_url, page.final_url, extracted.declared_canonical),
-        link_key=page.link_key,
-        link_url=page.link_url,
-        final_url=page.final_url,
-        title=extracted.title,
-        author=extracted.author,
-        published_at=extracted.published_at,
-        language=extracted.language,
-        text=extracted.text,
-        lead=extracted.lead,
-        site_name=extracted.site_name,
-        image_url=extracted.image_url,
-        content_hash=content_hash(extracted.text),
-        fetched_at=utcnow(),
-        fingerprint=prints,
-    )
+    article = article_from(page, extracted, prints)
     t5 = clock()
     cpu["extraction"] += t2 - t1
     cpu["outbound links"] += t3 - t2

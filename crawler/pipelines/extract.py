@@ -11,7 +11,7 @@ from scrapy.exceptions import DropItem
 
 from crawler import items
 from crawler.dedupe import content_hash
-from crawler.extract import ExtractionError, ExtractOptions
+from crawler.extract import Extracted, ExtractionError, ExtractOptions
 from crawler.fingerprints import extract_and_fingerprint
 from crawler.processes import call_and_release, die_with_fork_server, fork_server
 from crawler.storage.backlog import Pending
@@ -73,23 +73,28 @@ class ExtractPipeline:
             self._failed(page, str(error))
         except Exception as error:  # a bug or a pathological page: keep crawling the rest
             self._failed(page, f"extraction crashed: {error.__class__.__name__}: {error}")
-        return items.Article(
-            source=page.source,
-            url=article_key(
-                page.link_key, page.link_url, page.final_url, extracted.declared_canonical
-            ),
-            link_key=page.link_key,
-            link_url=page.link_url,
-            final_url=page.final_url,
-            title=extracted.title,
-            author=extracted.author,
-            published_at=extracted.published_at,
-            language=extracted.language,
-            text=extracted.text,
-            lead=extracted.lead,
-            site_name=extracted.site_name,
-            image_url=extracted.image_url,
-            content_hash=content_hash(extracted.text),
-            fetched_at=utcnow(),
-            fingerprint=prints,
-        )
+        return article_from(page, extracted, prints)
+
+
+def article_from(
+    page: items.ArticlePage, extracted: Extracted, prints: items.Fingerprint
+) -> items.Article:
+    """The article to store from a fetched page, what extraction found and its fingerprint."""
+    return items.Article(
+        source=page.source,
+        url=article_key(page.link_key, page.link_url, page.final_url, extracted.declared_canonical),
+        link_key=page.link_key,
+        link_url=page.link_url,
+        final_url=page.final_url,
+        title=extracted.title,
+        author=extracted.author,
+        published_at=extracted.published_at,
+        language=extracted.language,
+        text=extracted.text,
+        lead=extracted.lead,
+        site_name=extracted.site_name,
+        image_url=extracted.image_url,
+        content_hash=content_hash(extracted.text),
+        fetched_at=utcnow(),
+        fingerprint=prints,
+    )
