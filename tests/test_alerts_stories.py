@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from alerts.dispatch import dispatch_due
 from alerts.engine import match_new_articles
 from alerts.render import Rendered
-from crawler import items, placement
+from crawler import placement
 from crawler.dedupe import content_hash
-from crawler.fingerprints import fingerprint
 from crawler.sources import Source
 from crawler.storage.engine import sessions
 from crawler.storage.sources import sync_sources
 from tests.alerts_fixtures import settings
-from tests.test_storage_stories import GERMAN, WIRE
+from tests.test_storage_stories import GERMAN, WIRE, make
 
 T0 = datetime(2026, 11, 10, 9, tzinfo=UTC)
 RULES = {
@@ -47,21 +47,9 @@ def store(engine, outlet: str, text: str, *, hours: float, language: str = "fr")
     url = f"https://{outlet}.example/{content_hash(text)[:8]}"
     with sessions(engine)() as session:
         ids = sync_sources(session, [Source(outlet, "feed", (f"https://{outlet}.example/",))])
-        article = items.Article(
+        article = replace(
+            make(url, text, when=when, language=language, title=f"{outlet} headline"),
             source=outlet,
-            url=url,
-            link_key=url,
-            title=f"{outlet} headline",
-            author=None,
-            published_at=when,
-            language=language,
-            text=text,
-            lead=None,
-            site_name=None,
-            image_url=None,
-            content_hash=content_hash(text),
-            fetched_at=when,
-            fingerprint=fingerprint(text),
         )
         return placement.add_article(session, ids[outlet], article).story_id
 
