@@ -6,14 +6,13 @@ import contextlib
 import logging
 import os
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -28,10 +27,6 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 BACKENDS = ("sqlite", "postgresql")
 POSTGRES_EXTRA = "pip install 'newswatch[postgres]'"
-# A PostgreSQL connection back from the pool after resting this long is pinged before use
-# (see _ping_when_idle); one in steady use is not.
-PING_AFTER_IDLE = 10.0  # seconds
-_IDLE_SINCE = "newswatch_idle_since"  # key in a pooled connection's info
 # A migration script's `revision = "0009"` and `down_revision = "0008"` (or None) lines.
 _REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.*?)\s*$", re.M)
 _REVISION_LINE_NAMES = ("revision", "down_revision")
@@ -111,10 +106,13 @@ def open_engine(url: str, *, migrate_schema: bool = True, create: bool = True) -
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _tune_sqlite)
     else:
-        # LIFO: a crawl reuses its most recent connection, and the others rest, then close
-        # or get pinged (a pool handing them out in turn would wake every one of them).
-        engine = create_engine(parsed, pool_use_lifo=True)
-        _ping_when_idle(engine)
+        # Pinged at every checkout: a connection the server closed behind the pool's back
+        # (a restart, an idle timeout, an administrator) is replaced before a statement
+        # fails on it, so no article or delivery is lost to a stale connection. A ping is a
+        # read-only transaction of its own (about one per stored article in a crawl); a
+        # ping only after some idle time was tried and let the first statement after a
+        # restart fail. LIFO: the most recent connection is reused, the others rest.
+        engine = create_engine(parsed, pool_pre_ping=True, pool_use_lifo=True)
     if migrate_schema:
         migrate(engine)
     return engine
@@ -142,37 +140,6 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-
-
-def _ping_when_idle(engine: Engine) -> None:
-    """Ping a pooled PostgreSQL connection before use only when it has rested a while.
-
-    A connection that rested may have been closed behind the pool's back (a server restart,
-    idle_session_timeout, a firewall forgetting the flow); the ping finds out and the pool
-    connects afresh, so a service that sat idle for hours does not fail its next request.
-    SQLAlchemy's pool_pre_ping pings at every checkout instead, and on PostgreSQL each ping
-    is a transaction of its own: a crawl, which checks a connection out for every article
-    and every feed, ran as many pings as articles. A connection checked back in moments
-    ago is as alive as the ping would show; should the server go away in between, the
-    statement fails as a disconnect, SQLAlchemy drops the pool, and the next checkout
-    connects afresh.
-    """
-
-    def checked_in(_dbapi_connection, record) -> None:
-        record.info[_IDLE_SINCE] = time.monotonic()
-
-    def checked_out(dbapi_connection, record, _proxy) -> None:
-        since = record.info.get(_IDLE_SINCE)
-        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
-            return  # new, or in steady use
-        try:
-            engine.dialect.do_ping(dbapi_connection)
-        except engine.dialect.loaded_dbapi.Error as error:
-            # the pool closes this connection and checks out a fresh one
-            raise DisconnectionError(f"pooled connection did not answer a ping: {error}") from error
-
-    event.listen(engine, "checkin", checked_in)
-    event.listen(engine, "checkout", checked_out)
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:
