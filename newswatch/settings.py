@@ -69,6 +69,7 @@ _HOST_NAME = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
 _IPV6_HOST = re.compile(r"^\[[0-9a-f:.]+\]$")
 SERVICE_KEYS = (
     "workers",
+    "crawls_per_worker",
     "min_interval",
     "max_interval",
     "adaptive",
@@ -119,6 +120,8 @@ class ServiceSettings:
     health: HealthRules = field(default_factory=HealthRules)
     # crawl processes at once, each crawling a batch of due sources; "auto": one per core
     workers: int = field(default_factory=cores)
+    # batches a crawl process runs before it is replaced; 1: a fresh process per crawl
+    crawls_per_worker: int = 100
     alerts_interval: float = 60.0  # the alerts round also runs this often (retries, digests)
     admin_channel: str | None = None  # where source health changes are announced
     stop_timeout: float = 30.0  # how long SIGTERM waits for in-flight crawls
@@ -478,6 +481,9 @@ def _service(
             quiet_after=reader.duration("quiet_after", rules.quiet_after),
         ),
         workers=workers,
+        crawls_per_worker=reader.number(
+            "crawls_per_worker", ServiceSettings.crawls_per_worker, minimum=1, integer=True
+        ),
         alerts_interval=reader.duration("alerts_interval", ServiceSettings.alerts_interval),
         admin_channel=channel,
         stop_timeout=reader.duration("stop_timeout", ServiceSettings.stop_timeout),

@@ -72,7 +72,7 @@ class Service:
         self.sessions = sessions(engine)
         self.clock = clock
         self.rng = rng or random.Random()
-        self.processes = processes or WorkerProcesses()
+        self.processes = processes or WorkerProcesses(settings.service.crawls_per_worker)
         self.by_name = {source.name: source for source in settings.sources}
         # In a cluster a slot only queues a batch and waits for the workers: more slots let
         # more sources be in the shared queue at once.
