@@ -8,6 +8,11 @@ requests for unchanged feeds that were answered 304. Prints figures; asserts not
 
     python bench/latency.py            # 50 sources, 60 s interval, 40 articles over 10 min
     python bench/latency.py --quick    # 50 sources, 10 s interval, 20 articles over 1 min
+    python bench/latency.py --push     # and again with a loopback WebSub hub, side by side
+
+With --push the second run's feeds advertise a hub (tests/websub_hub.py, after the W3C
+Recommendation); the service subscribes, and each publication is pushed to it through the
+hub, while it keeps polling at the same interval.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import logging
 import os
 import random
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -26,10 +32,12 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loopback_feeds import FeedSite
+from tests.websub_hub import Hub
 
 log = logging.getLogger("bench.latency")
 WORD = "Zanzibarite"  # only in published articles: the rule fires on those alone
@@ -69,7 +77,45 @@ class Receiver:
             return self.changed.wait_for(lambda: len(self.first) >= count, timeout)
 
 
-def write_config(path: Path, site: FeedSite, hook: str, interval: float, workers: int) -> None:
+class PushFeedSite(FeedSite):
+    """The same sources, each feed advertising the loopback hub (rel=hub) and itself (rel=self)."""
+
+    hub_url = ""
+
+    def feed_body(self, name: str) -> bytes:
+        with self.lock:
+            return self._rss(self.feeds[name], self.servers[name].base_url).encode()
+
+    def _rss(self, feed, base: str) -> str:
+        links = (
+            f'<atom:link rel="hub" href="{escape(self.hub_url)}"/>'
+            f'<atom:link rel="self" href="{base}/{feed.name}/rss.xml"/>'
+        )
+        return (
+            super()
+            ._rss(feed, base)
+            .replace(
+                '<rss version="2.0">',
+                '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">',
+            )
+            .replace("<channel>", "<channel>" + links, 1)
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def write_config(
+    path: Path,
+    site: FeedSite,
+    hook: str,
+    interval: float,
+    workers: int,
+    callback_port: int | None = None,
+) -> None:
     lines = [
         "[crawl]",
         f'interval = "{interval:g}s"',
@@ -99,7 +145,16 @@ def write_config(path: Path, site: FeedSite, hook: str, interval: float, workers
         f'query = "{WORD}"',
         'channels = ["hook"]',
     ]
+    if callback_port:
+        lines += [
+            "",
+            "[service.websub]",
+            f'callback_url = "http://127.0.0.1:{callback_port}/websub/"',
+            f'listen = "127.0.0.1:{callback_port}"',
+        ]
     for source in site.sources():
+        if callback_port:  # the hub is on 127.0.0.1, not on the source's own address
+            source["allow_private_links"] = True
         lines += ["", "[[sources]]", *(f"{k} = {json.dumps(v)}" for k, v in source.items())]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -118,6 +173,11 @@ def main() -> None:
     parser.add_argument("--window", type=float, help="seconds to publish over [600; quick 60]")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument(
+        "--push",
+        action="store_true",
+        help="run the scenario twice: polling alone, then with a loopback WebSub hub",
+    )
+    parser.add_argument(
         "--service-log",
         nargs="*",
         default=["-q"],
@@ -129,11 +189,26 @@ def main() -> None:
     articles = args.articles or (20 if args.quick else 40)
     window = args.window or (60.0 if args.quick else 600.0)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    runs = {"polling": scenario(args, interval, articles, window, push=False)}
+    if args.push:
+        runs["push + polling"] = scenario(args, interval, articles, window, push=True)
+    for name, result in runs.items():
+        print(f"\n== {name}")
+        report(*result)
+    if args.push:
+        compare(runs, interval)
 
-    site, receiver = FeedSite(args.sources), Receiver()
+
+def scenario(args, interval: float, articles: int, window: float, *, push: bool) -> tuple:
+    """One run of the service against a fresh site: what `report` needs."""
+    site, receiver = (PushFeedSite if push else FeedSite)(args.sources), Receiver()
+    hub = Hub().start() if push else None
     with tempfile.TemporaryDirectory(prefix="newswatch-latency-") as scratch:
         config, database = Path(scratch) / "newswatch.toml", Path(scratch) / "bench.db"
-        write_config(config, site, receiver.url, interval, args.workers)
+        callback = free_port() if hub else None
+        write_config(config, site, receiver.url, interval, args.workers, callback)
+        if hub:
+            site.hub_url = hub.url
         service = subprocess.Popen(
             [
                 sys.executable,
@@ -156,6 +231,9 @@ def main() -> None:
                 if time.monotonic() > deadline or service.poll() is not None:
                     raise SystemExit("the first crawl did not finish")
                 time.sleep(0.5)
+            if hub:
+                log.info("waiting for %d subscriptions at the hub", args.sources)
+                hub.wait_for(lambda events: len(hub.verified()) >= args.sources, timeout=300)
             time.sleep(interval)  # let the first round of alerts and polls settle
             start = len(site.log)
             rng = random.Random(7)
@@ -163,26 +241,51 @@ def main() -> None:
             published: dict[str, float] = {}
             began = time.monotonic()
             log.info(
-                "publishing %d articles over %.0f s, polling every %.0f s",
+                "publishing %d articles over %.0f s, polling every %.0f s%s",
                 articles,
                 window,
                 interval,
+                ", pushing through the hub" if hub else "",
             )
             for moment in moments:
                 time.sleep(max(0.0, began + moment - time.monotonic()))
-                path = site.publish(rng.choice(list(site.feeds)), WORD)
+                feed = rng.choice(list(site.feeds))
+                path = site.publish(feed, WORD)
                 published[site.url(path)] = time.time()
+                if hub:  # the publisher pings the hub; the hub sends the feed to subscribers
+                    topic = site.url(f"/{feed}/rss.xml")
+                    hub.publish(topic, site.feed_body(feed))
             receiver.wait_for(articles, timeout=3 * interval + 60)
             end = len(site.log)
         finally:
             service.send_signal(signal.SIGTERM)
             code = service.wait(timeout=120)
             site.close()
-    report(site, receiver, published, site.log[start:end], interval, code)
+            if hub:
+                hub.stop()
+    return site, receiver, published, site.log[start:end], interval, code
+
+
+def delays_of(receiver, published) -> list[float]:
+    return [receiver.first[url] - at for url, at in published.items() if url in receiver.first]
+
+
+def compare(runs: dict[str, tuple], interval: float) -> None:
+    print(f"\n== publication → webhook, poll interval {interval:g} s")
+    print(f"{'':16} {'delivered':>10} {'p50':>8} {'p95':>8} {'max':>8}")
+    for name, (_, receiver, published, *_rest) in runs.items():
+        got = delays_of(receiver, published)
+        if not got:
+            print(f"{name:16} {0:>6}/{len(published):<3}")
+            continue
+        print(
+            f"{name:16} {len(got):>6}/{len(published):<3} {statistics.median(got):>7.1f}s "
+            f"{percentile(got, 0.95):>7.1f}s {max(got):>7.1f}s"
+        )
 
 
 def report(site, receiver, published, served, interval, code) -> None:
-    delays = [receiver.first[url] - at for url, at in published.items() if url in receiver.first]
+    delays = delays_of(receiver, published)
     feeds = [s for s in served if s.path.endswith("/rss.xml")]
     unchanged = [s for s in feeds if s.feed_unchanged]
     pages = [s for s in served if s.path.endswith(".html")]

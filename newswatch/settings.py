@@ -24,6 +24,8 @@ from crawler.config_reader import Problem, TableReader
 from crawler.processes import cores
 from crawler.sources import CrawlOptions, Source
 from crawler.storage.engine import url_problem
+from crawler.websub import WebSubOptions
+from crawler.websub import read_options as read_websub_options
 from newswatch.config_sources import Topic, read_source, read_topic
 from newswatch.scheduling.health import HealthRules
 from newswatch.scheduling.polling import PollingPolicy
@@ -81,6 +83,7 @@ SERVICE_KEYS = (
     "quiet_after",
     "stop_timeout",
     "timezone",
+    "websub",
 )
 CRAWL_KEYS = (
     "user_agent",
@@ -126,6 +129,7 @@ class ServiceSettings:
     admin_channel: str | None = None  # where source health changes are announced
     stop_timeout: float = 30.0  # how long SIGTERM waits for in-flight crawls
     timezone: str = "UTC"  # of sources' cron expressions; [alerts] timezone by default
+    websub: WebSubOptions = field(default_factory=WebSubOptions)  # push from feeds' hubs
 
 
 @dataclass(frozen=True)
@@ -488,6 +492,7 @@ def _service(
         admin_channel=channel,
         stop_timeout=reader.duration("stop_timeout", ServiceSettings.stop_timeout),
         timezone=timezone,
+        websub=read_websub_options(reader.subtable("websub")),
     )
 
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.middlewares.private_addresses import is_private
+from crawler.addresses import is_private
 from newswatch.demo.server import Request, Response, serve, text
 from tests.crawl_helpers import newswatch, rows, through_proxy, write_config
 

@@ -29,6 +29,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
+from crawler.addresses import is_private
 from crawler.sources import Source
 from crawler.urls import host_of
 
@@ -45,13 +46,6 @@ class PrivateAddressRefused(IgnoreRequest):
 def guard_meta(source: Source) -> dict[str, Any]:
     """What the guard needs to know of a request's source: its own hosts, its opt-out."""
     return {OWN_HOSTS: tuple(sorted(source.own_hosts)), ALLOW_PRIVATE: source.allow_private_links}
-
-
-def is_private(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
 
 
 class PrivateAddressGuard:

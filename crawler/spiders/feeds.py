@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
@@ -13,6 +13,7 @@ import feedparser
 from bs4 import BeautifulSoup
 
 from crawler.items import FeedHints, Link
+from crawler.websub import link_header
 
 
 class MalformedFeed(ValueError):
@@ -24,12 +25,19 @@ class FeedReading:
     links: list[Link]
     title: str | None
     warning: str | None  # a recoverable problem worth a log line (e.g. wrong charset)
+    hubs: tuple[str, ...] = ()  # WebSub hubs it advertises (rel=hub, header or feed)
+    topic: str | None = None  # and the URL to subscribe to there (rel=self)
 
 
-def read_feed(body: bytes, url: str, content_type: str | None = None) -> FeedReading:
-    """The entries of a feed as links with their metadata; raises MalformedFeed."""
+def read_feed(
+    body: bytes, url: str, content_type: str | None = None, link_values: str | None = None
+) -> FeedReading:
+    """The entries of a feed as links with their metadata; raises MalformedFeed.
+
+    `link_values` is the response's Link header: a hub advertised there counts first.
+    """
     if body.lstrip()[:1] == b"{":
-        return _read_json_feed(body, url)
+        return _with_hubs(_read_json_feed(body, url), link_header(link_values, url))
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -48,7 +56,17 @@ def read_feed(body: bytes, url: str, content_type: str | None = None) -> FeedRea
         if not parsed.get("version"):
             raise MalformedFeed("not a feed: no RSS or Atom root element")
     warning = _describe(problem) if problem is not None else None
-    return FeedReading(links, parsed.feed.get("title"), warning)
+    advertised = link_header(link_values, url)
+    for feed_link in parsed.feed.get("links", []):
+        if feed_link.get("rel") in ("hub", "self") and feed_link.get("href"):
+            advertised.setdefault(feed_link["rel"], []).append(urljoin(url, feed_link["href"]))
+    return _with_hubs(FeedReading(links, parsed.feed.get("title"), warning), advertised)
+
+
+def _with_hubs(reading: FeedReading, advertised: dict[str, list[str]]) -> FeedReading:
+    hubs = tuple(dict.fromkeys(advertised.get("hub", [])))
+    topic = advertised.get("self", [None])[0]
+    return replace(reading, hubs=hubs, topic=topic) if hubs else reading
 
 
 def _read_json_feed(body: bytes, url: str) -> FeedReading:

@@ -41,6 +41,7 @@ from crawler.spiders.sites import CANDIDATE, SiteSources
 from crawler.storage import articles, backlog, endpoints, fetch_state, sightings
 from crawler.storage.backlog import Pending
 from crawler.storage.models.base import utcnow
+from crawler.storage.websub import advertised_writes
 from crawler.urls import canonical_url, request_url
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -300,9 +301,15 @@ class NewsSpider(scrapy.Spider):
         if read_as == "search":
             return read_results(source.provider or "", response.body, response.url), []
         if read_as == "feed":
-            reading = read_feed(response.body, response.url, _header(response, "Content-Type"))
+            reading = read_feed(
+                response.body, response.url, _header(response, "Content-Type"), _links(response)
+            )
             if reading.warning:
                 self.logger.warning("%s: %s: %s", source.name, response.url, reading.warning)
+            # the WebSub hubs it advertises: the service subscribes to them
+            source_id = self.context.source_ids[source.name]
+            hubs = advertised_writes(source_id, response.url, reading.topic, reading.hubs)
+            self.writes.add(*hubs)
             return reading.links, []
         if read_as == "sitemap":
             sitemap = read_sitemap(response.body, response.url)
@@ -428,6 +435,11 @@ def _endpoint_outcome(source_id: int, url: str, session: Session, *, ok: bool) -
 def _header(response: Response, name: str) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
+
+
+def _links(response: Response) -> str | None:
+    values = response.headers.getlist("Link")
+    return ", ".join(value.decode("latin-1") for value in values) or None
 
 
 def _matching(links: list[Link], pattern: str | None) -> list[Link]:

@@ -56,6 +56,9 @@ def run(ctx: click.Context, workers: int | None, web_address: str | None, cluste
     worker processes, and new articles are matched and delivered right after they
     are stored. SIGTERM or Ctrl-C stops cleanly; a restart repeats nothing.
 
+    With [service.websub] callback_url set, it also subscribes to the WebSub hubs
+    its feeds advertise, and a signed push polls that source at once.
+
     With --cluster (or a [cluster] section) due sources are queued in Redis for
     `newswatch worker` processes on any number of machines, and run in one place
     only: start a single `newswatch run --cluster`.

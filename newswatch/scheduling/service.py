@@ -44,6 +44,7 @@ from crawler.urls import without_password
 from newswatch.scheduling.alerts_round import AlertsRound
 from newswatch.scheduling.bookkeeping import FixedTimes, Policies, settle_batch
 from newswatch.scheduling.pool import CrawlPool
+from newswatch.scheduling.websub import Subscriber
 from newswatch.scheduling.worker import BatchJob, WorkerProcesses
 from newswatch.settings import Settings
 
@@ -85,6 +86,12 @@ class Service:
         admin = settings.service.admin_channel
         self.admin = channels[admin] if admin else None
         self.alerts = AlertsRound(engine, settings.alerts, channels, clock)
+        websub = settings.service.websub  # push from feeds' hubs, beside polling
+        self.websub = (
+            Subscriber(websub, settings.crawl, self.sessions, self.pool.submit, clock)
+            if websub.enabled
+            else None
+        )
         self.ids: dict[str, int] = {}
         self.zone = ZoneInfo(settings.service.timezone)
         self.stopping = threading.Event()
@@ -109,6 +116,8 @@ class Service:
             log.info("closed %d runs a stopped crawl left open", abandoned)
         if self.settings.cluster is not None:
             self._forget_stale_cluster_runs()
+        if self.websub is not None:
+            self.websub.start(self.by_name, self.ids)
         for source in self.settings.sources:
             state = saved.get(self.ids[source.name])
             due = state.next_due_at if state and state.next_due_at else now
@@ -151,6 +160,8 @@ class Service:
     def stop(self) -> None:
         """Stop polling, let in-flight crawls finish (or kill them after stop_timeout)."""
         self.stopping.set()
+        if self.websub is not None:
+            self.websub.stop()
         if self.scheduler.running:
             self.scheduler.pause()
         self.pool.close()
@@ -216,6 +227,8 @@ class Service:
             stopping=stopping,
             polled_at=polled_at,
         )
+        if self.websub is not None:  # the crawl may have found a feed's hub
+            self.websub.wake()
         log.debug(
             "batch of %d sources: crawl %.1fs, bookkeeping %.1fs",
             len(names),

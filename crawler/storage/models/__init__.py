@@ -3,6 +3,7 @@
 from crawler.storage.models import alerts as alerts  # registers the alert tables
 from crawler.storage.models import schedule as schedule  # registers the schedule table
 from crawler.storage.models import stories as stories  # registers the story index tables
+from crawler.storage.models import websub as websub  # registers websub_subscriptions
 from crawler.storage.models.articles import Article, Story
 from crawler.storage.models.base import Base, UTCDateTime
 from crawler.storage.models.crawl import (
