@@ -1,7 +1,8 @@
 """The long-running service: one APScheduler job per source, one alerts job, crawl workers.
 
     source job (interval or cron; max_instances=1, coalesced) ──due──► CrawlPool queue
-    CrawlPool slot ──batch of due sources──► worker process (crawler.run.crawl) ──exit──►
+    CrawlPool slot ──batch of due sources──► long-lived worker process (crawler.run.serve)
+        ──batch crawled──►
         bookkeeping: next poll and health per source (saved) ──► job rescheduled,
         alerts job kicked when articles were stored
     alerts job (every alerts_interval, and when kicked) ──► match, then deliver
