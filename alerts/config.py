@@ -33,6 +33,8 @@ The TOML shape (every key optional unless marked)::
     delivery = "instant"                      # instant | hourly | daily | digest
     digest_hour = 7                           # overrides [alerts] digest_hour for daily
     languages = []  sources = []  tags = []   # restrictions; empty = any
+    on_edit = false                           # also alert when a matched article is
+                                              # edited, removed or redirected elsewhere
     enabled = true
 
 Durations are written as everywhere in the configuration (crawler.config_reader): a
@@ -78,6 +80,7 @@ RULE_KEYS = (
     "languages",
     "sources",
     "tags",
+    "on_edit",
     "enabled",
 )
 DEFAULT_CLAIM_LEASE = 600.0  # seconds: ten minutes outlast any sane batch of sends
@@ -110,6 +113,7 @@ class Rule:
     languages: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    on_edit: bool = False  # alert on each later version of an article this rule matched
 
 
 @dataclass(frozen=True)
@@ -248,10 +252,22 @@ def _rule(
     languages = reader.strings("languages")
     sources = reader.strings("sources")
     tags = reader.strings("tags")
+    on_edit = reader.values.get("on_edit", False)
+    if not isinstance(on_edit, bool):
+        reader.problem("on_edit", f"{_label(name)}must be true or false (got {on_edit!r})")
+        on_edit = False
     if name is None or query is None or not reader.flag("enabled", True):
         return None
     return Rule(
-        name, query, chosen, delivery, 8 if hour is None else hour, languages, sources, tags
+        name,
+        query,
+        chosen,
+        delivery,
+        8 if hour is None else hour,
+        languages,
+        sources,
+        tags,
+        on_edit,
     )
 
 

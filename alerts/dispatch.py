@@ -22,7 +22,7 @@ import random
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TextIO
 
@@ -35,8 +35,9 @@ from alerts.config import AlertSettings, RetryPolicy
 from alerts.digest import period_start
 from alerts.errors import DeliveryError, PermanentError
 from alerts.render import AlertMessage, Rendered, render
-from crawler.storage import deliveries
+from crawler.storage import deliveries, edits
 from crawler.storage.deliveries import AlertItem, DeliveryRow
+from crawler.storage.edits import ArticleEdit
 from crawler.storage.engine import sessions
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,8 @@ def dispatch_due(
             break
         with make_session() as session:
             found = deliveries.matches(session, [row.match_id for row in group])
-        outcome, retry_at, detail = _deliver(group, found, settings, channels, rng, now)
+            changes = edits.changes(session, [row.version_id for row in group if row.version_id])
+        outcome, retry_at, detail = _deliver(group, found, changes, settings, channels, rng, now)
         with make_session() as session, session.begin():
             ids = [row.id for row in group]
             deliveries.record_attempt(session, ids, now, outcome, detail, retry_at)
@@ -140,15 +142,23 @@ def _groups(claimed: list[DeliveryRow]) -> list[list[DeliveryRow]]:
 
 
 def message_for(
-    group: list[DeliveryRow], found: Mapping[int, AlertItem], settings: AlertSettings
+    group: list[DeliveryRow],
+    found: Mapping[int, AlertItem],
+    settings: AlertSettings,
+    changes: Mapping[int, ArticleEdit] | None = None,
 ) -> AlertMessage:
-    """The message for a group of deliveries: each story once, with its size at send time."""
+    """The message for a group of deliveries: each story once, with its size at send time,
+    and each edit of a matched article once (`changes`: the versions by id)."""
     first = group[0]
     items, stories_seen = [], set()
     for row in group:
         item = found.get(row.match_id)
-        if item is not None and item.story_id not in stories_seen:
-            stories_seen.add(item.story_id)
+        if item is not None and row.version_id is not None:
+            edit = (changes or {}).get(row.version_id)
+            item = replace(item, edit=edit) if edit is not None else None
+        key = (item.story_id, row.version_id) if item is not None else None
+        if key is not None and key not in stories_seen:
+            stories_seen.add(key)
             items.append(item)
     query = found[first.match_id].query if first.match_id in found else ""
     if first.mode == "instant":
@@ -183,6 +193,7 @@ def _digest_key(group: list[DeliveryRow]) -> str:
 def _deliver(
     group: list[DeliveryRow],
     found: Mapping[int, AlertItem],
+    changes: Mapping[int, ArticleEdit],
     settings: AlertSettings,
     channels: Mapping[str, Sender],
     rng: random.Random,
@@ -196,7 +207,7 @@ def _deliver(
     first = group[0]
     retry_after = None
     try:
-        message = message_for(group, found, settings)
+        message = message_for(group, found, settings, changes)
         sender = channels.get(first.channel)
         if sender is None:
             raise PermanentError(f"no channel named {first.channel!r} is configured")

@@ -5,6 +5,11 @@ articles after the watermark plus the remembered gaps, matches them, inserts one
 rule and story (a unique constraint; a story seen again is skipped) with one pending
 delivery per channel, and moves the watermark. A crash anywhere rolls the whole batch back,
 so the next run does it again: nothing is lost and nothing is queued twice.
+
+Edits go the same way after the new articles: under the same lock, each later version of
+an article a rule with `on_edit` matched (crawler.storage.edits) gets one pending delivery
+per channel of that rule, in the transaction that moves the versions watermark; a unique
+constraint per version, match and channel makes a second pass queue nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from alerts.config import AlertSettings, Rule
 from alerts.digest import period_end
 from alerts.matching import ArticleText, Hit, Matcher, RuleSpec, prepare
 from alerts.snippets import highlights, snippets
-from crawler.storage import matches
+from crawler.storage import edits, matches
 from crawler.storage.engine import sessions
 from crawler.storage.matches import ArticleRow
 
@@ -35,6 +40,7 @@ class MatchReport:
     articles: int = 0
     matches: int = 0
     deliveries: int = 0
+    edits: int = 0  # deliveries queued for edits of matched articles
 
 
 def compile_rules(settings: AlertSettings) -> Matcher:
@@ -65,11 +71,19 @@ def match_values(rule: Rule, row: ArticleRow, hit: Hit, now: datetime) -> dict:
     }
 
 
-def delivery_rows(settings: AlertSettings, rule: Rule, match_id: int, now: datetime) -> list[dict]:
+def delivery_rows(
+    settings: AlertSettings,
+    rule: Rule,
+    match_id: int,
+    now: datetime,
+    version_id: int | None = None,
+) -> list[dict]:
+    """One pending delivery per channel of the rule: of the match, or of an edit of it."""
     due = period_end(now, rule.delivery, rule.digest_hour, settings.timezone)
     return [
         {
             "match_id": match_id,
+            "version_id": version_id,
             "rule": rule.name,
             "channel": channel,
             "mode": rule.delivery,
@@ -129,13 +143,45 @@ def match_new_articles(
             after_batch(batch)
         if len(fresh) < batch_size:
             break
+    queued = queue_edit_alerts(engine, settings, now=now, batch_size=batch_size)
+    total = MatchReport(total.articles, total.matches, total.deliveries, queued)
     # The service runs this every minute: a round with nothing new is not worth a line.
     log.log(
-        logging.INFO if total.articles else logging.DEBUG,
-        "alerts: matched %d articles against %d rules: %d new matches, %d deliveries queued",
+        logging.INFO if total.articles or total.edits else logging.DEBUG,
+        "alerts: matched %d articles against %d rules: %d new matches, %d deliveries queued"
+        ", %d for edits",
         total.articles,
         len(settings.rules),
         total.matches,
         total.deliveries,
+        total.edits,
     )
     return total
+
+
+def queue_edit_alerts(
+    engine: Engine, settings: AlertSettings, *, now: datetime, batch_size: int = 200
+) -> int:
+    """Queue one delivery per channel for each new version of an article an `on_edit` rule
+    matched; returns how many were queued.
+
+    The versions watermark moves even when no rule watches edits, so that turning
+    `on_edit` on later alerts on edits from then on, not on the whole history.
+    """
+    watching = {rule.name: rule for rule in settings.rules if rule.on_edit}
+    backfill_since = now - timedelta(hours=settings.backfill_hours)
+    make_session = sessions(engine)
+    queued = 0
+    while True:
+        with make_session() as session, session.begin():
+            matches.lock_watermark(session, now, backfill_since)
+            last = edits.version_watermark(session, backfill_since)
+            fresh = edits.version_ids_after(session, last, batch_size)
+            new_last = max([last, *fresh])
+            for found in edits.edits_to_alert(session, watching, last, new_last, now - GAP_TTL):
+                rule = watching[found.rule]
+                rows = delivery_rows(settings, rule, found.match_id, now, found.version_id)
+                queued += edits.insert_edit_deliveries(session, rows)
+            edits.advance_version_watermark(session, new_last)
+        if len(fresh) < batch_size:
+            return queued

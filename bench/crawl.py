@@ -35,11 +35,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import text
+
 from bench import crawl_profile, crawl_stages
 from bench.corpus import corpus_dir, corpus_pages
 from bench.crawl_db import BenchDatabase, fresh_database
 from bench.crawl_floor import trafilatura_alone
-from bench.crawl_report import CrawlResult, Floor, print_crawl, print_stages
+from bench.crawl_report import PER_DAY, CrawlResult, Floor, print_crawl, print_stages
 from bench.proctree import TreeSampler, cpu_seconds, pss_kib, rss_kib, tree  # noqa: F401 (*)
 from bench.sites import build_site
 from crawler.extract import ExtractionError, decode_html, extract_article
@@ -101,6 +103,9 @@ def write_config(path: Path, sources: list[dict], workers: int) -> None:
         f"extraction_workers = {workers}",
         "max_articles_per_source = 100000",
         'timeout = "30s"',
+        "",
+        "[evidence]",  # every page kept: the upper bound of what evidence costs
+        'keep = "all"',
         "",
     ]
     for source in sources:
@@ -295,8 +300,8 @@ def main() -> None:
                 f"better); database: {args.database}"
             )
             print(
-                f"pages: mean {page_sizes(files)}; the schema keeps no page HTML, "
-                "only the extracted text and metadata"
+                f"pages: mean {page_sizes(files)}; the schema keeps the extracted text and "
+                "metadata, and each page zlib-compressed as evidence (page_captures)"
             )
             rate, cpu = extraction_alone(files)
             print(f"extraction alone (1 core): {rate:7.1f} pages/s  {cpu:6.1f} CPU s")
@@ -333,6 +338,7 @@ def main() -> None:
                 with fresh_database(args.database, root, f"bench-{workers}") as database:
                     result = crawl(config, database, workers, root)
                     print_crawl(result, costs, floor, rate)
+                    print_evidence(database, result)
                     print(
                         f"    text: {database.mean_text_chars():.0f} characters per article; "
                         f"load average after the crawl {os.getloadavg()[0]:.1f}"
@@ -340,6 +346,33 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait()
+
+
+def print_evidence(database: BenchDatabase, result: CrawlResult) -> None:
+    """What keeping every page as evidence costs: page_captures' share of the bytes."""
+    engine = database.engine()
+    try:
+        with engine.connect() as connection:
+            count, raw, packed = connection.execute(
+                text("SELECT count(*), sum(body_size), sum(length(body)) FROM page_captures")
+            ).one()
+    finally:
+        engine.dispose()
+    n = max(result.stored, 1)
+    table = "page_captures"
+    data = result.after.data_bytes.get(table, 0) - result.before.data_bytes.get(table, 0)
+    index = result.after.index_bytes.get(table, 0) - result.before.index_bytes.get(table, 0)
+    total = result.after.total_bytes - result.before.total_bytes
+    share = (data + index) / total if total else 0.0
+    year = (data + index) / n * PER_DAY * 365
+    print(
+        f'    evidence ([evidence] keep = "all"): {count} pages kept; bodies '
+        f"{(raw or 0) / n / 1024:.1f} KiB raw -> {(packed or 0) / n / 1024:.1f} KiB zlib per "
+        f"article (ratio {(raw or 0) / max(packed or 1, 1):.1f}); page_captures "
+        f"{(data + index) / n / 1024:.1f} KiB per article = {share:.0%} of the bytes; a year at "
+        f"{PER_DAY:,} a day: {year / 1e9:.0f} GB of evidence, "
+        f"{(total / n * PER_DAY * 365 - year) / 1e9:.0f} GB without it"
+    )
 
 
 def profile(args, sources: list[dict], site: Path, root: Path, floor: Floor, rate: float) -> None:

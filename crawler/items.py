@@ -37,6 +37,17 @@ class FeedHints:
 
 
 @dataclass(frozen=True)
+class Recheck:
+    """What a re-fetch of a stored, matched article carries to the version pipeline."""
+
+    article_id: int
+    status: int  # the HTTP status of the answer
+    moved: bool  # redirected to a page with another canonical URL
+    etag: str | None = None  # the answer's validators, kept with the version for next time
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
 class ArticlePage:
     """A fetched article page, not yet extracted."""
 
@@ -48,6 +59,24 @@ class ArticlePage:
     declared_encoding: str | None  # from the Content-Type header, if any
     hints: FeedHints = field(default_factory=FeedHints)
     language_hint: str | None = None  # the source's configured language
+    # Kept as evidence of what the outlet served (Capture); not needed by extraction.
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()  # as received (middlewares.wire_coding)
+    fetched_at: datetime | None = None  # when the response arrived (timezone-aware UTC)
+    recheck: Recheck | None = None  # a re-fetch of a stored article: compared, not stored
+
+
+@dataclass(frozen=True)
+class Capture:
+    """The page exactly as the outlet served it: kept as evidence (crawler.storage.captures)."""
+
+    requested_url: str  # the link as published
+    final_url: str  # after redirects
+    status: int
+    headers: tuple[tuple[str, str], ...]  # (name, value) pairs, in the order received
+    body: bytes  # as fetched, after the HTTP content coding (gzip, br) was undone
+    fetched_at: datetime
+    extractor: str  # what produced the stored text, e.g. "trafilatura 2.3.1 (newswatch 0.1.0)"
 
 
 @dataclass(frozen=True)
@@ -93,6 +122,8 @@ class Article:
     fingerprint: Fingerprint  # computed with extraction (crawler.fingerprints)
     link_url: str | None = None  # the link as published, exactly as it was requested
     final_url: str | None = None  # where the page came from, after redirects
+    capture: Capture | None = None  # the page as served; None when evidence is not kept
+    recheck: Recheck | None = None  # a re-fetch of a stored article: compared, not stored
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from crawler import items
 from crawler.dedupe import COPY_CONTAINMENT, overlap, shingles
 from crawler.evidence import kind
-from crawler.storage import articles, backlog, stories
+from crawler.storage import articles, backlog, captures, stories
 from crawler.stories import WINDOW, Candidate, choose, common_keys, explain, is_copy, rare_keys
 
 MAX_NEAR_CANDIDATES = 20  # most band-sharing articles verified on their text; a bounded cost
@@ -81,6 +81,10 @@ def add_article(session: Session, source_id: int, article: items.Article) -> Sto
         article_id = articles.insert(
             session, source_id, article, story_id, placement.duplicate_of, placement.reason
         )
+        # In the article's transaction: a stored article always has its page as served
+        # (a copy too: it is what that outlet published).
+        if article.capture is not None:
+            captures.add(session, article_id, article.capture)
         # A copy tells the story again in the same words: its keys are not new to the story.
         # A key no other story carried before is not counted: one story makes no word common.
         counted = {}

@@ -9,6 +9,7 @@ from crawler.sources import CrawlOptions
 
 PIPELINES = {
     "crawler.pipelines.extract.ExtractPipeline": 100,
+    "crawler.pipelines.versions.VersionPipeline": 150,
     "crawler.pipelines.store.StorePipeline": 200,
 }
 DOWNLOADER_MIDDLEWARES = {
@@ -20,6 +21,8 @@ DOWNLOADER_MIDDLEWARES = {
     # The same redirect, without decoding every whole page to find it (memory).
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "crawler.middlewares.meta_refresh.HeadMetaRefreshMiddleware": 580,
+    # The Content-Encoding a page was sent with, kept with its capture (crawler.capture).
+    "crawler.middlewares.wire_coding.WireCodingMiddleware": 595,
 }
 EXTENSIONS = {
     # Keeps the news-search providers' rate limits (DOWNLOAD_SLOTS) as AutoThrottle's floor.

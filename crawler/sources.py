@@ -67,7 +67,13 @@ class CrawlOptions:
     # An article that failed transiently (timeout, 5xx, 429) is tried again on the first
     # run after each of these delays, then given up with its cause kept.
     retry_schedule: tuple[float, ...] = (600.0, 3600.0, 21600.0, 86400.0)
+    # A matched article is fetched again this long after its first fetch, each time, and
+    # a new version is recorded when it changed (crawler.versions); empty: never.
+    recheck_after: tuple[float, ...] = (3600.0, 21600.0, 86400.0, 259200.0)
     log_level: str = "INFO"
+    # Keep each stored article's page as served (crawler.capture); [evidence] keep = "none"
+    # turns it off.
+    capture_pages: bool = True
     extra_scrapy_settings: dict[str, object] = field(default_factory=dict)
 
 

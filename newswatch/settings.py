@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from alerts.config import AlertSettings, parse_alert_settings
+from crawler.capture import KEEP, Retention
 from crawler.cluster.options import DEFAULT_REDIS_URL, ClusterOptions
 from crawler.config_reader import Problem, TableReader
 from crawler.processes import cores
@@ -46,6 +47,7 @@ TOP_LEVEL = (
     "cluster",
     "web",
     "display",
+    "evidence",
     "topics",
     "sources",
     "alerts",
@@ -63,6 +65,8 @@ CLUSTER_KEYS = (
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 WEB_KEYS = ("allowed_hosts", "base_url")
 DISPLAY_KEYS = ("timezone",)
+EVIDENCE_KEYS = ("keep", "retention")
+FOREVER = "forever"  # [evidence] retention: captures never expire
 LOCALTIME = Path("/etc/localtime")  # the machine's zone when $TZ names none
 # A Host name as TrustedHostMiddleware compares it: a DNS name (optionally "*." for its
 # subdomains), an IPv4 address, or an IPv6 address in brackets; never a scheme or a port.
@@ -99,6 +103,7 @@ CRAWL_KEYS = (
     "min_text_chars",
     "max_articles_per_source",
     "retry_schedule",
+    "recheck_after",
     "interval",
 )
 
@@ -173,6 +178,7 @@ class Settings:
     cluster: ClusterOptions | None = None  # [cluster]: crawl with workers sharing a Redis queue
     web: WebSettings = field(default_factory=WebSettings)
     display: DisplaySettings = field(default_factory=DisplaySettings)
+    evidence: Retention = field(default_factory=Retention)  # [evidence]: captures kept
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -273,6 +279,8 @@ def parse_settings(document: dict, path: Path, env: Mapping[str, str]) -> Settin
     cluster = _cluster(top.subtable("cluster"), env) if "cluster" in document else None
     web = _web(top.subtable("web"))
     display = _display(top.subtable("display"), env)
+    evidence = _evidence(top.subtable("evidence"))
+    crawl = replace(crawl, capture_pages=evidence.keep != "none")
 
     if problems:
         raise ConfigError(path, problems)
@@ -288,6 +296,7 @@ def parse_settings(document: dict, path: Path, env: Mapping[str, str]) -> Settin
         cluster,
         web,
         display,
+        evidence=evidence,
     )
 
 
@@ -394,6 +403,15 @@ def _display(reader: TableReader, env: Mapping[str, str]) -> DisplaySettings:
         reader.problem(where, f"unknown time zone {name!r}: name one such as Europe/Brussels")
         name = "UTC"
     return DisplaySettings(name)
+
+
+def _evidence(reader: TableReader) -> Retention:
+    reader.only(EVIDENCE_KEYS)
+    defaults = Retention()
+    keep = reader.choice("keep", KEEP, defaults.keep)
+    if reader.values.get("retention") == FOREVER:  # beyond the reader's one-year durations
+        return Retention(keep, None)
+    return Retention(keep, reader.duration("retention", defaults.max_age_seconds))
 
 
 def machine_timezone(env: Mapping[str, str] | None = None, localtime: Path = LOCALTIME) -> str:
@@ -519,8 +537,20 @@ def _crawl_options(reader: TableReader) -> tuple[CrawlOptions, float]:
             "max_articles_per_source", defaults.max_articles_per_source, minimum=1, integer=True
         ),
         retry_schedule=reader.durations("retry_schedule", defaults.retry_schedule),
+        recheck_after=_recheck_after(reader, defaults.recheck_after),
     )
     return options, reader.duration("interval", DEFAULT_INTERVAL)
+
+
+def _recheck_after(reader: TableReader, default: tuple[float, ...]) -> tuple[float, ...]:
+    """Delays from an article's first fetch, in increasing order; [] turns re-checks off."""
+    if reader.values.get("recheck_after") == []:
+        return ()
+    after = reader.durations("recheck_after", default)
+    if list(after) != sorted(after):
+        reader.problem("recheck_after", 'must be in increasing order, like ["1h", "6h"]')
+        return default
+    return after
 
 
 def _processes(reader: TableReader, key: str, *, minimum: int) -> int:

@@ -169,6 +169,7 @@ READING = [
     ["coverage"],
     ["stories"],
     ["story", "1"],
+    ["evidence", "1", "-o", "out"],
     ["status"],
     ["serve", "--port", "0"],
     ["sources"],

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import replace
 from typing import NoReturn
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler import items
+from crawler.capture import capture_from
 from crawler.dedupe import content_hash
 from crawler.extract import Extracted, ExtractionError, ExtractOptions
 from crawler.fingerprints import extract_and_fingerprint
@@ -28,6 +30,7 @@ class ExtractPipeline:
         self.recorder = context.recorder
         self.options = ExtractOptions(min_text_chars=context.options.min_text_chars)
         self.workers = context.options.extraction_workers
+        self.capture = context.options.capture_pages
         self.pool: Executor | None = None
 
     @classmethod
@@ -55,6 +58,9 @@ class ExtractPipeline:
 
     def _failed(self, page: items.ArticlePage, detail: str) -> NoReturn:
         """Record why a page gave no article; the page will not be fetched again for it."""
+        if page.recheck is not None:  # a stored article fetched again: its schedule says
+            self.spider.rechecks.not_extracted(page, detail)
+            raise DropItem(f"{page.final_url}: {detail}")
         self.recorder.failed(page.source, page.final_url, "extraction", detail)
         link = Pending(page.link_key, page.link_url, page.hints.to_json())
         self.spider.link_failed(page.source, link, "extraction", detail)
@@ -66,20 +72,28 @@ class ExtractPipeline:
                 extracted, prints = extract_and_fingerprint(page, self.options)
             else:
                 loop = asyncio.get_running_loop()
+                # The headers stay here: only the capture needs them (article_from).
+                work = replace(page, headers=())
                 extracted, prints = await loop.run_in_executor(
-                    self.pool, call_and_release, extract_and_fingerprint, page, self.options
+                    self.pool, call_and_release, extract_and_fingerprint, work, self.options
                 )
         except ExtractionError as error:
             self._failed(page, str(error))
         except Exception as error:  # a bug or a pathological page: keep crawling the rest
             self._failed(page, f"extraction crashed: {error.__class__.__name__}: {error}")
-        return article_from(page, extracted, prints)
+        return article_from(page, extracted, prints, capture=self.capture)
 
 
 def article_from(
-    page: items.ArticlePage, extracted: Extracted, prints: items.Fingerprint
+    page: items.ArticlePage,
+    extracted: Extracted,
+    prints: items.Fingerprint,
+    *,
+    capture: bool = True,
 ) -> items.Article:
-    """The article to store from a fetched page, what extraction found and its fingerprint."""
+    """The article to store from a fetched page, what extraction found and its fingerprint;
+    with the page as served (its capture) unless `capture` is off."""
+    fetched_at = page.fetched_at or utcnow()
     return items.Article(
         source=page.source,
         url=article_key(page.link_key, page.link_url, page.final_url, extracted.declared_canonical),
@@ -95,6 +109,8 @@ def article_from(
         site_name=extracted.site_name,
         image_url=extracted.image_url,
         content_hash=content_hash(extracted.text),
-        fetched_at=utcnow(),
+        fetched_at=fetched_at,
         fingerprint=prints,
+        capture=capture_from(page, fetched_at) if capture else None,
+        recheck=page.recheck,
     )

@@ -19,6 +19,8 @@ class StorePipeline:
         return cls(crawler)
 
     def process_item(self, article: items.Article) -> items.Article:
+        if article.recheck is not None:  # a stored article fetched again: VersionPipeline's
+            return article
         with self.sessions() as session:
             stored = placement.add_article(session, self.source_ids[article.source], article)
         # Counted only after the commit inside add_article: a crash before it loses

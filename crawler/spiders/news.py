@@ -21,11 +21,13 @@ from twisted.python.failure import Failure
 from crawler.backlog import Backlog
 from crawler.failures import classify
 from crawler.items import ArticlePage, FeedHints, Link
+from crawler.middlewares.wire_coding import WIRE_CODING
 from crawler.recorder import Recorder
 from crawler.search import MalformedResults, read_results, wrapped
 from crawler.sources import CrawlOptions, Source, article_cap
 from crawler.spiders.feeds import MalformedFeed, read_feed
 from crawler.spiders.listings import read_listing
+from crawler.spiders.rechecks import Rechecks
 from crawler.spiders.requests import (
     HINTS,
     KEY,
@@ -200,6 +202,10 @@ class NewsSpider(scrapy.Spider):
         )
         self.backlog = Backlog(context.sessions, context.options.retry_schedule)
         self.sites = SiteSources(context.sessions, context.source_ids, context.recorder)
+        # matched articles fetched again, for their edits (a cluster worker makes none)
+        self.rechecks = Rechecks(
+            context.sessions, context.source_ids, context.options, self.run_state.source
+        )
 
     def closed(self, reason: str) -> None:
         self.run_state.finished(reason)
@@ -219,6 +225,8 @@ class NewsSpider(scrapy.Spider):
                     yield self._article_request(request)
                 else:
                     yield request.replace(callback=self.parse_index, errback=self.index_failed)
+            for request in self.rechecks.requests(source):
+                yield request
 
     # -- feeds, sitemaps and listing pages -------------------------------------------
 
@@ -399,6 +407,9 @@ class NewsSpider(scrapy.Spider):
             declared_encoding=charset[1] if charset else None,
             hints=FeedHints.from_json(response.meta[HINTS]),
             language_hint=source.language,
+            status=response.status,
+            headers=_header_pairs(response),
+            fetched_at=utcnow(),
         )
 
     def _unresolved(self, source: Source, response: Response) -> None:
@@ -430,6 +441,19 @@ class NewsSpider(scrapy.Spider):
 
 def _endpoint_outcome(source_id: int, url: str, session: Session, *, ok: bool) -> None:
     endpoints.outcome(session, source_id, url, ok=ok)
+
+
+def _header_pairs(response: Response) -> tuple[tuple[str, str], ...]:
+    """Every response header as received, as (name, value) pairs (a repeated header once
+    per value), with the Content-Encoding that decoding the body removed (wire_coding)."""
+    pairs = tuple(
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in response.headers.items()
+        for value in values
+    )
+    # Scrapy keeps the header only when it could not decode the body: then it is there.
+    coding = () if b"Content-Encoding" in response.headers else response.meta.get(WIRE_CODING, ())
+    return pairs + tuple(("Content-Encoding", value) for value in coding)
 
 
 def _header(response: Response, name: str) -> str | None:

@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.storage import stories
+from crawler.storage.edits import ArticleEdit
 from crawler.storage.models import Article, Source
 from crawler.storage.models.alerts import AlertAttempt, AlertDelivery, AlertMatch
 
@@ -29,6 +30,7 @@ class DeliveryRow:
     created_at: datetime
     sent_at: datetime | None
     last_error: str | None
+    version_id: int | None = None  # an edit of the matched article (crawler.storage.edits)
 
 
 _DELIVERY_FIELDS = [field.name for field in fields(DeliveryRow)]
@@ -36,7 +38,8 @@ _DELIVERY_FIELDS = [field.name for field in fields(DeliveryRow)]
 
 @dataclass(frozen=True)
 class AlertItem:
-    """One match as a message shows it: the match, its article, its story when sent.
+    """One match as a message shows it: the match, its article, its story when sent; or an
+    edit of that article, with the match it came from.
 
     The one record of a match on its way out: read here, rendered by alerts.render as is.
     """
@@ -59,6 +62,8 @@ class AlertItem:
     story_outlets: int = 1
     story_languages: tuple[str, ...] = ()
     query: str = ""  # the rule's query when it matched
+    # set when the message tells of a later version of the matched article, not the match
+    edit: ArticleEdit | None = None
 
 
 def delivery_row(row: AlertDelivery) -> DeliveryRow:

@@ -23,6 +23,7 @@ from alerts.query import QueryError, parse_query
 from alerts.render import local_time, one_line
 from alerts.runner import run_once
 from alerts.snippets import snippets
+from crawler.capture import prune
 from crawler.storage import deliveries, matches
 from crawler.storage.engine import sessions
 from newswatch.commands.options import config_option
@@ -204,6 +205,10 @@ def run_command(ctx: click.Context) -> None:
 
     app = ctx.find_object(App)
     run_alerts(app.settings.alerts, app.engine(), click.get_text_stream("stdout"))
+    # after matching: [evidence] keep = "matched" drops the captures it did not match
+    pruned = prune(app.sessions(), app.settings.evidence)
+    if pruned.total:
+        click.echo(f"removed {pruned.total} page captures ([evidence] retention)")
 
 
 @alerts.command("log")

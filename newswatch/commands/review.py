@@ -15,7 +15,9 @@ from alerts.render import local_time
 from crawler.storage import articles as article_queries
 from crawler.storage import backlog, runs
 from crawler.storage import stories as story_queries
+from crawler.storage import versions as version_queries
 from crawler.storage.feed import FeedFilter
+from crawler.versions import Version, with_diffs
 from newswatch.app import App
 from newswatch.commands.export import export_items
 from newswatch.commands.options import article_filters, config_option, feed_search
@@ -102,13 +104,23 @@ def articles(app: App, limit: int, **filters) -> None:
 @click.command()
 @config_option
 @click.argument("article_id", type=int, metavar="ID")
+@click.option(
+    "--versions",
+    "with_versions",
+    is_flag=True,
+    help="Also list the article's versions (edits seen on re-checks), each with a diff.",
+)
 @click.pass_obj
-def show(app: App, article_id: int) -> None:
+def show(app: App, article_id: int, with_versions: bool) -> None:
     """Print one stored article: its metadata, story and full text.
 
+    A matched article is fetched again on a schedule ([crawl] recheck_after); --versions
+    lists what changed each time (headline, text, date, author; removed or redirected).
+
     \b
-    Example:
+    Examples:
       newswatch show 42
+      newswatch show 42 --versions
     """
     with app.sessions()() as session:
         found = article_queries.get_article(session, article_id)
@@ -116,6 +128,7 @@ def show(app: App, article_id: int) -> None:
             raise click.ClickException(f"no article with id {article_id}")
         article, source = found
         members = article_queries.story_members(session, article.story_id)
+        history = version_queries.history(session, article_id) if with_versions else []
     zone = app.settings.display.zone
     lines = [
         ("title", article.title),
@@ -140,6 +153,32 @@ def show(app: App, article_id: int) -> None:
     if article.lead:
         click.echo(f"\n{article.lead}")
     click.echo(f"\n{article.text}")
+    if with_versions:
+        print_versions(history, zone)
+
+
+def print_versions(history: list[Version], zone: ZoneInfo | None) -> None:
+    """Each version: when it was seen, what changed, and a unified diff of the fields."""
+    click.echo(f"\nversions: {len(history)}")
+    for version, diffs in with_diffs(history):
+        click.echo(
+            f"\nversion {version.number}  {_when(version.seen_at, zone)}  {_change(version)}"
+        )
+        for field_diff in diffs:
+            click.echo(f"  {field_diff.field}:")
+            for line in field_diff.lines:
+                click.echo(f"    {line}")
+
+
+def _change(version: Version) -> str:
+    if version.change == "first":
+        return "as first stored"
+    if version.change == "removed":
+        return f"removed (HTTP {version.status})"
+    fields = ", ".join(version.changed) or "nothing else"
+    if version.change == "redirected":
+        return f"redirected to {version.final_url}; changed: {fields}"
+    return f"edited: {fields}"
 
 
 @click.command()

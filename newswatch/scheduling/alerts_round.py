@@ -17,6 +17,8 @@ from alerts.config import AlertSettings
 from alerts.dispatch import Sender
 from alerts.engine import compile_rules
 from alerts.runner import run_once
+from crawler.capture import Retention, prune
+from crawler.storage.engine import sessions
 
 
 class AlertsRound:
@@ -26,8 +28,11 @@ class AlertsRound:
         settings: AlertSettings,
         channels: dict[str, Sender],
         clock: Callable[[], datetime],
+        retention: Retention | None = None,
     ) -> None:
         self._engine = engine
+        self._retention = retention  # [evidence]: applied after matching, which it depends on
+        self._settled = 0  # articles up to this id had their capture kept or removed
         self._settings = settings
         self._matcher = compile_rules(settings)  # once: compiling every rule is not free
         self._channels = channels
@@ -52,6 +57,11 @@ class AlertsRound:
                     matcher=self._matcher,
                     channels=self._channels,
                 )
+                if self._retention is not None:
+                    pruned = prune(
+                        sessions(self._engine), self._retention, self._clock(), self._settled
+                    )
+                    self._settled = pruned.settled
                 with self._lock:
                     if not self._again:
                         self._running = False

@@ -86,7 +86,7 @@ class Service:
         channels = build_channels(settings.alerts)
         admin = settings.service.admin_channel
         self.admin = channels[admin] if admin else None
-        self.alerts = AlertsRound(engine, settings.alerts, channels, clock)
+        self.alerts = AlertsRound(engine, settings.alerts, channels, clock, settings.evidence)
         websub = settings.service.websub  # push from feeds' hubs, beside polling
         self.websub = (
             Subscriber(websub, settings.crawl, self.sessions, self.pool.submit, clock)

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from alerts.archive import by_relevance
 from alerts.query import QueryError
 from crawler.storage.feed import FeedItem
-from newswatch.web import service
+from newswatch.web import evidence, service
 from newswatch.web.access import keyed_link
 from newswatch.web.context import Web, web
 from newswatch.web.params import (
@@ -124,8 +124,16 @@ def article(request: Request) -> Response:
     if found is None:
         raise HTTPException(404, "no such article")
     item, story = found
+    capture = evidence.capture_facts(web(request), item.id)
+    versions = service.article_versions(web(request), item.id)
     return render_page(
-        request, "article.html", title=item.title or item.url, item=item, story=story
+        request,
+        "article.html",
+        title=item.title or item.url,
+        item=item,
+        story=story,
+        capture=capture,
+        versions=versions,
     )
 
 

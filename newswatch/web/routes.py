@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from newswatch.web import api, coverage, export, feeds, login, pages
+from newswatch.web import api, coverage, evidence, export, feeds, login, pages
 
 
 def routes(static: Path) -> list[BaseRoute]:
@@ -15,6 +15,8 @@ def routes(static: Path) -> list[BaseRoute]:
         # pages (server-rendered; the one form that changes state posts to /alerts/retry)
         Route("/", pages.feed, name="feed"),
         Route("/articles/{article_id:int}", pages.article, name="article"),
+        # the page as the outlet served it (crawler.capture), for web-archive tools
+        Route("/articles/{article_id:int}/page.warc.gz", evidence.warc, name="article_warc"),
         Route("/stories/{story_id:int}", pages.story, name="story"),
         Route("/alerts", pages.alert_log, name="alerts"),
         Route("/alerts/retry", pages.retry, methods=["POST"], name="retry"),

@@ -11,9 +11,11 @@ from alerts.archive import Found, Position, ResultPage, Search, search_page
 from alerts.redact import redact_urls
 from crawler.storage import alert_log, deliveries, feed
 from crawler.storage import sources as source_queries
+from crawler.storage import versions as version_queries
 from crawler.storage.alert_log import LogEntry, LogPage, RuleSummary
 from crawler.storage.feed import FeedFilter, FeedItem
 from crawler.storage.sources import FAILING_AFTER, SourceHealth
+from crawler.versions import FieldDiff, Version, with_diffs
 from newswatch.web.context import Web
 from newswatch.web.params import FeedView
 
@@ -110,6 +112,13 @@ def article(web: Web, article_id: int) -> tuple[FeedItem, Story] | None:
             return None
         members = feed.story_items(session, found.story_id)
     return found, Story(found.story_id, tuple(members))
+
+
+def article_versions(web: Web, article_id: int) -> list[tuple[Version, list[FieldDiff]]]:
+    """The article's versions after the first, newest first, each with its diff."""
+    with web.sessions() as session:
+        history = version_queries.history(session, article_id)
+    return list(reversed(with_diffs(history)[1:]))
 
 
 def rules(web: Web) -> list[Rule]:

@@ -1,22 +1,25 @@
-"""Alert state: the matching watermark, matches (one per rule and story), deliveries, attempts."""
+"""Alert state: the watermarks, matches (one per rule and story), deliveries, attempts."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crawler.storage.models.base import Base, UTCDateTime, utcnow
 
 
 class AlertState(Base):
-    """One row: the highest article id the alerts engine has matched."""
+    """One row: the highest article id matched and the highest article version looked at."""
 
     __tablename__ = "alert_state"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     last_article_id: Mapped[int] = mapped_column(Integer, default=0)
+    # None until edits are first looked at: then it starts at the backfill horizon, so a
+    # database full of old versions does not alert on all of them at once
+    last_version_id: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -52,17 +55,35 @@ class AlertMatch(Base):
     matched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+_NEW_ARTICLE = text("version_id IS NULL")
+
+
 class AlertDelivery(Base):
-    """One match to one channel: pending until the channel accepted it, or dead."""
+    """One match, or one later version of its article, to one channel: pending until sent, or dead.
+
+    A match goes once to each channel (the partial unique index); an edit of the matched
+    article goes once per version to each channel (the unique constraint: NULL version ids,
+    the new-article deliveries, never collide in it).
+    """
 
     __tablename__ = "alert_deliveries"
     __table_args__ = (
-        UniqueConstraint("match_id", "channel"),
+        Index(
+            "uq_alert_deliveries_match_channel",
+            "match_id",
+            "channel",
+            unique=True,
+            sqlite_where=_NEW_ARTICLE,
+            postgresql_where=_NEW_ARTICLE,
+        ),
+        UniqueConstraint("version_id", "match_id", "channel"),
         Index("ix_alert_deliveries_state_next", "state", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     match_id: Mapped[int] = mapped_column(ForeignKey("alert_matches.id"))
+    # the later version of the matched article this delivery tells of; None: the match itself
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("article_versions.id"), index=True)
     rule: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(200))
     mode: Mapped[str] = mapped_column(String(10))  # instant | hourly | daily
