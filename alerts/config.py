@@ -16,7 +16,7 @@ The TOML shape (every key optional unless marked)::
                                   # or at once from a process on the same host
 
     [channels.NAME]               # "console" exists even when not configured
-    kind = "console" | "email" | "webhook"              # required
+    kind = "console" | "email" | "webhook" | "apprise"  # required
     # console: no other key
     # email:   host (required), security = "starttls" (default) | "tls" | "none",
     #          port (1-65535; 587, 465 or 25 by security), username_env, password_env,
@@ -25,6 +25,9 @@ The TOML shape (every key optional unless marked)::
     # webhook: url (required, http/https), secret_env (required; Standard Webhooks
     #          signing secret, "whsec_<base64>" or plain text, checked when loaded),
     #          timeout (a duration, "15s")
+    # apprise: urls_env (required; the environment variable holding one or more Apprise
+    #          URLs, e.g. "ntfy://ntfy.example.org/desk tgram://TOKEN/CHAT", checked when
+    #          loaded), timeout (a duration, "30s")
 
     [[rules]]
     name = "mocro-maffia"                     # required, unique

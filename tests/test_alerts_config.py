@@ -246,7 +246,7 @@ def test_channel_defaults_come_from_the_declared_options():
 
 
 def test_every_declared_option_is_documented_and_every_kind_registered():
-    assert CHANNEL_KINDS == tuple(CHANNELS) == ("console", "email", "webhook")
+    assert CHANNEL_KINDS == tuple(CHANNELS) == ("console", "email", "webhook", "apprise")
     doc = alerts.config.__doc__
     block = doc[doc.index("# console:") : doc.index("[[rules]]")]
     sections = re.split(r"# (\w+):", block)

@@ -8,8 +8,14 @@ Its class declares the options of its `[channels.NAME]` table as `OPTIONS`
 
 from __future__ import annotations
 
+from alerts.channels.apprise import AppriseChannel
 from alerts.channels.console import ConsoleChannel
 from alerts.channels.email import EmailChannel
 from alerts.channels.webhook import WebhookChannel
 
-CHANNELS = {"console": ConsoleChannel, "email": EmailChannel, "webhook": WebhookChannel}
+CHANNELS = {
+    "console": ConsoleChannel,
+    "email": EmailChannel,
+    "webhook": WebhookChannel,
+    "apprise": AppriseChannel,
+}
