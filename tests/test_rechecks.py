@@ -3,7 +3,9 @@ recorded as versions and shown by `newswatch show --versions` and the web articl
 
 The outlet is a loopback server whose pages the test edits between crawls. Every page it
 serves carries a rotating advert and cache-busting tokens, as real outlets' pages do;
-its ETag follows the article's content only, as a CMS's revision does.
+its ETag follows the article's content only, as a CMS's revision does. The whole
+scenario runs on both databases; the robots, guard and redirect cases, whose storage is
+the same queries, on SQLite only (each crawl is a process start-up).
 """
 
 from __future__ import annotations
@@ -148,6 +150,8 @@ class Newsroom:
 
     def __init__(self, tmp_path, database_url: str, base_url: str, **crawl):
         source = {"name": "port-news", "kind": "feed", "url": f"{base_url}/feed.xml"}
+        # extraction in the crawl process: no fork server to start for each short crawl
+        crawl = {"extraction_workers": 0, **crawl}
         self.config = write_config(
             tmp_path / "newswatch.toml", [source], recheck_after=RECHECK_AFTER, **crawl
         )
@@ -251,43 +255,43 @@ def test_edits_of_a_matched_article_become_versions_with_diffs(tmp_path, databas
     assert "removed (HTTP 410)" in html
 
 
-def test_rechecks_obey_robots_txt_and_the_private_address_guard(tmp_path, database_url, outlet):
+def test_rechecks_obey_robots_txt_and_the_private_address_guard(tmp_path, sqlite_url, outlet):
     outlet.pages["/news/weather.html"].paragraphs.insert(
         0, "Ferries in the harbour will keep to their timetable despite the weather."
     )
     with serving(outlet) as base_url:
-        newsroom = Newsroom(tmp_path, database_url, base_url)
+        newsroom = Newsroom(tmp_path, sqlite_url, base_url)
         ids = newsroom.crawl_and_match()
         strike, weather = ids["strike.html"], ids["weather.html"]
-        assert sorted(rows(database_url, "SELECT article_id FROM article_watch")) == sorted(
+        assert sorted(rows(sqlite_url, "SELECT article_id FROM article_watch")) == sorted(
             [(strike,), (weather,)]
         )
         # The weather article's stored address now names another host of this machine,
         # not the source's own: the guard refuses it.
         port = base_url.rsplit(":", 1)[1]
         execute(
-            database_url,
+            sqlite_url,
             f"UPDATE articles SET final_url = 'http://localhost:{port}/news/weather.html' "
             f"WHERE id = {weather}",
         )
         # robots.txt now forbids the news section (read afresh: the cached copy dropped).
         outlet.robots = "User-agent: *\nDisallow: /news/\n"
-        execute(database_url, "DELETE FROM robots_files")
+        execute(sqlite_url, "DELETE FROM robots_files")
         newsroom.recheck()
 
     assert len(outlet.asked("/news/strike.html")) == 1
     assert len(outlet.asked("/news/weather.html")) == 1
-    errors = dict(rows(database_url, "SELECT article_id, last_error FROM article_watch"))
+    errors = dict(rows(sqlite_url, "SELECT article_id, last_error FROM article_watch"))
     assert errors[strike] == "forbidden by robots.txt"
     assert "private address" in errors[weather], errors
-    assert rows(database_url, "SELECT id FROM article_versions") == []
+    assert rows(sqlite_url, "SELECT id FROM article_versions") == []
 
 
 def test_a_redirect_elsewhere_is_a_version_a_redirect_to_the_same_page_is_not(
-    tmp_path, database_url, outlet
+    tmp_path, sqlite_url, outlet
 ):
     with serving(outlet) as base_url:
-        newsroom = Newsroom(tmp_path, database_url, base_url)
+        newsroom = Newsroom(tmp_path, sqlite_url, base_url)
         strike = newsroom.crawl_and_match()["strike.html"]
         page = outlet.pages["/news/strike.html"]
 
@@ -295,7 +299,7 @@ def test_a_redirect_elsewhere_is_a_version_a_redirect_to_the_same_page_is_not(
         page.status = 503
         newsroom.recheck()
         ((attempts, error, next_check),) = rows(
-            database_url, "SELECT attempts, last_error, next_check_at FROM article_watch"
+            sqlite_url, "SELECT attempts, last_error, next_check_at FROM article_watch"
         )
         assert (attempts, error) == (1, "HTTP 503") and next_check is not None
         page.status = 200
@@ -329,7 +333,7 @@ def test_a_redirect_elsewhere_is_a_version_a_redirect_to_the_same_page_is_not(
         (2, "redirected", "title,text,published_at", 200, "Port reopens"),
         (3, "redirected", "title,text,published_at,author", 200, None),
     ]
-    final_urls = rows(database_url, "SELECT final_url FROM article_versions ORDER BY number")
+    final_urls = rows(sqlite_url, "SELECT final_url FROM article_versions ORDER BY number")
     assert final_urls == [(f"{base_url}/news/port-reopens.html",), (f"{base_url}/",)]
     shown = newsroom.run("show", str(strike), "--versions")
     assert f"redirected to {base_url}/news/port-reopens.html" in shown, shown

@@ -56,7 +56,9 @@ def crawl_workers() -> list[multiprocessing.Process]:
 
 def job(tmp_path: Path, base_url: str, database_url: str) -> BatchJob:
     source = {"name": "haven", "kind": "feed", "url": f"{base_url}/feed.xml"}
-    settings = load_settings(write_config(tmp_path / "newswatch.toml", [source]))
+    # extraction in the worker: the pool's fork server is not what these tests are about
+    config = write_config(tmp_path / "newswatch.toml", [source], extraction_workers=0)
+    settings = load_settings(config)
     return BatchJob(settings.sources, settings.crawl, database_url, parent_pid=os.getpid())
 
 
