@@ -5,8 +5,8 @@ article published every second into a random one), each time for the same durati
 with `crawls_per_worker = 1` (a new crawl process for every batch, the baseline) and once
 with the default (workers crawl batch after batch). Prints, for each, the polls and
 articles stored, the CPU of the whole process tree (service, crawl workers, extraction
-processes) per poll and per stored article, and the ratio of the two. Prints figures;
-asserts nothing.
+processes) per poll and per stored article, the ratio of the two, and the tree's PSS early
+on and at the end (what a long-lived worker accumulates). Prints figures; asserts nothing.
 
     python bench/service_cpu.py                  # 10 sources, 5 s interval, 60 s each
     python bench/service_cpu.py --seconds 120 --sources 20
@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loopback_feeds import FeedSite
+from bench.proctree import pss_kib, tree
 
 NEWSWATCH = [sys.executable, "-m", "newswatch", "-q"]
 
@@ -41,6 +42,7 @@ class Run:
     polls: int
     stored: int
     cpu: float  # seconds, the service's process tree
+    pss_mib: list[float]  # PSS of the service's process tree, sampled every second
 
 
 def write_config(path: Path, site: FeedSite, interval: float, per_worker: int) -> None:
@@ -91,7 +93,11 @@ def run_service(label: str, per_worker: int, args: argparse.Namespace) -> Run:
             )
             publisher = threading.Thread(target=publish, daemon=True)
             publisher.start()
-            time.sleep(args.seconds)
+            memory = []
+            deadline = time.monotonic() + args.seconds
+            while time.monotonic() < deadline:
+                memory.append(sum(pss_kib(pid) for pid in tree(service.pid)) / 1024)
+                time.sleep(1.0)
             stop.set()
             service.send_signal(signal.SIGTERM)
             service.wait()
@@ -102,7 +108,7 @@ def run_service(label: str, per_worker: int, args: argparse.Namespace) -> Run:
     finally:
         stop.set()
         site.close()
-    return Run(label, polls, stored, cpu)
+    return Run(label, polls, stored, cpu, memory)
 
 
 def main() -> None:
@@ -124,6 +130,15 @@ def main() -> None:
             f"  {run.label:<52} {run.polls:5d} polls {run.stored:5d} stored  "
             f"{run.cpu:6.1f} CPU s = {1000 * run.cpu / max(run.polls, 1):6.1f} ms per poll, "
             f"{1000 * run.cpu / max(run.stored, 1):6.1f} ms per stored article"
+        )
+        # After the first polls (start-up, the first crawl of every feed) against the end:
+        # what long-lived workers keep growing, if anything.
+        tenth = max(len(run.pss_mib) // 10, 1)
+        early = run.pss_mib[tenth : 2 * tenth] or run.pss_mib
+        print(
+            f"  {'':<52} PSS of the tree: peak {max(run.pss_mib, default=0):.0f} MiB, "
+            f"{sum(early) / len(early):.0f} MiB early on, "
+            f"{sum(run.pss_mib[-tenth:]) / tenth:.0f} MiB at the end"
         )
     baseline, long_lived = runs
     per_poll = (baseline.cpu / max(baseline.polls, 1)) / (long_lived.cpu / max(long_lived.polls, 1))
