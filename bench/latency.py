@@ -36,7 +36,7 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.loopback_feeds import FeedSite
+from bench.loopback_feeds import FeedSite, service_config
 from tests.websub_hub import Hub
 
 log = logging.getLogger("bench.latency")
@@ -117,20 +117,7 @@ def write_config(
     callback_port: int | None = None,
 ) -> None:
     lines = [
-        "[crawl]",
-        f'interval = "{interval:g}s"',
-        "delay = 0",
-        "autothrottle = false",
-        'timeout = "10s"',
-        "retries = 1",
-        "extraction_workers = 1",
-        "",
-        "[service]",
-        f"workers = {workers}",
-        f'min_interval = "{interval:g}s"',
-        f'max_interval = "{interval:g}s"',
-        "adaptive = false",
-        'alerts_interval = "60s"',
+        *service_config(interval, workers),
         "",
         "[alerts]",
         "backfill_hours = 1",

@@ -137,3 +137,24 @@ class FeedSite:
             f'<meta name="author" content="Bench Reporter"></head><body><article>'
             f"<h1>{title}</h1>{body}</article></body></html>"
         )
+
+
+def service_config(interval: float, workers: int) -> list[str]:
+    """The [crawl] and [service] lines of a benchmark of `newswatch run` on these feeds:
+    every source polled at exactly `interval`, as fast as loopback allows."""
+    return [
+        "[crawl]",
+        f'interval = "{interval:g}s"',
+        "delay = 0",
+        "autothrottle = false",
+        'timeout = "10s"',
+        "retries = 1",
+        "extraction_workers = 1",
+        "",
+        "[service]",
+        f"workers = {workers}",
+        f'min_interval = "{interval:g}s"',
+        f'max_interval = "{interval:g}s"',
+        "adaptive = false",
+        'alerts_interval = "60s"',
+    ]

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.loopback_feeds import FeedSite
+from bench.loopback_feeds import FeedSite, service_config
 from bench.proctree import pss_kib, tree
 
 NEWSWATCH = [sys.executable, "-m", "newswatch", "-q"]
@@ -46,23 +46,7 @@ class Run:
 
 
 def write_config(path: Path, site: FeedSite, interval: float, per_worker: int) -> None:
-    lines = [
-        "[crawl]",
-        f'interval = "{interval:g}s"',
-        "delay = 0",
-        "autothrottle = false",
-        'timeout = "10s"',
-        "retries = 1",
-        "extraction_workers = 1",
-        "",
-        "[service]",
-        "workers = 2",
-        f"crawls_per_worker = {per_worker}",
-        f'min_interval = "{interval:g}s"',
-        f'max_interval = "{interval:g}s"',
-        "adaptive = false",
-        'alerts_interval = "60s"',
-    ]
+    lines = [*service_config(interval, workers=2), f"crawls_per_worker = {per_worker}"]
     for source in site.sources():
         lines += ["", "[[sources]]", *(f"{k} = {json.dumps(v)}" for k, v in source.items())]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -7,6 +7,7 @@ stored text. The WARC written here opens in standard web-archive tools (warcio, 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http
 import io
@@ -39,8 +40,12 @@ def _version(package: str) -> str:
         return "unknown"
 
 
-# Text comes from trafilatura, then newswatch's own cleaning (crawler.extract): both count.
-EXTRACTOR = f"trafilatura {_version('trafilatura')} (newswatch {_version('newswatch')})"
+@functools.cache
+def extractor() -> str:
+    """What produced the stored text: trafilatura, then newswatch's own cleaning
+    (crawler.extract), both count. Looked up once, when first needed: reading package
+    metadata takes some 20 ms, which every command importing this would pay."""
+    return f"trafilatura {_version('trafilatura')} (newswatch {_version('newswatch')})"
 
 
 def capture_from(page: items.ArticlePage, fetched_at: datetime) -> items.Capture:
@@ -52,7 +57,7 @@ def capture_from(page: items.ArticlePage, fetched_at: datetime) -> items.Capture
         headers=page.headers,
         body=page.body,
         fetched_at=fetched_at,
-        extractor=EXTRACTOR,
+        extractor=extractor(),
     )
 
 
